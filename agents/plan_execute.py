@@ -1,0 +1,104 @@
+"""Nodes of the plan-and-execute graph: plan, run each step, answer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agents.context import Context, run_context
+from agents.llm import call_model
+from agents.metrics import NodeMetric
+from agents.planning import plan_model, planner_system, select_tools
+from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, plan_request
+from agents.state import PlanExecuteState, PlanStep, StepInput, StepResult, planned_steps
+from backends.chat import get_chat_model
+from backends.config import BackendConfig, GenerationParams, load_config
+from tools.runner import run_tool
+
+__all__ = ["execute_step", "route_steps", "write_answer", "write_plan"]
+
+# A plan of MAX_PLAN_STEPS short steps fits well within this; it only stops runaways.
+PLAN_MAX_TOKENS = 400
+# The answer is one sentence: stopping at the line end keeps small models from
+# looping. (A repetition penalty would also stop them copying the tool's numbers.)
+ANSWER_STOP = ("\n",)
+
+
+async def _backend(name: str, key: str) -> BackendConfig:
+    # The first load reads backends.toml from disk: keep it off the event loop.
+    config = await asyncio.to_thread(load_config)
+    return config.backend(name, key=key)
+
+
+async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the planner backend for a JSON plan constrained to the enabled tools."""
+    context = run_context(runtime.context)
+    cfg = await _backend(context.planner_backend, "planner_backend")
+    tool_names = select_tools(context.tools)
+    schema = plan_model(tool_names, context.max_plan_steps)
+    model = await get_chat_model(
+        cfg, GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS)
+    )
+    planner = model.with_structured_output(schema, method="json_schema", include_raw=True)
+    messages = [SystemMessage(planner_system(tool_names)),
+                HumanMessage(plan_request(state["question"]))]
+    reply, metric = await call_model("write_plan", cfg, planner, messages)
+    if reply["parsed"] is None:
+        problem = f"the planner's reply did not match the plan schema: {reply['parsing_error']}"
+        return {"plan": [], "problems": [problem], "metrics": [metric]}
+    plan: list[PlanStep] = [
+        {"tool": step.tool, "args": step.args.model_dump()} for step in reply["parsed"].steps
+    ]
+    get_stream_writer()({"event": "plan_ready", "steps": plan})
+    return {"plan": plan, "metrics": [metric]}
+
+
+def route_steps(state: PlanExecuteState) -> list[Send] | Literal["write_answer"]:
+    """Fan out one ``execute_step`` branch per planned step, or answer if there are none."""
+    steps = planned_steps(state)
+    if not steps:
+        return "write_answer"
+    return [Send("execute_step", StepInput(index=i, step=step)) for i, step in enumerate(steps)]
+
+
+async def execute_step(step_input: StepInput) -> dict[str, Any]:
+    """Run one planned tool call; failures become an error result, not an exception."""
+    step = step_input["step"]
+    result = await run_tool(step["tool"], step["args"])
+    outcome: StepResult = {**result, "step": step_input["index"]}
+    metric = NodeMetric(
+        node="execute_step", backend=f"tool:{step['tool']}", latency_ms=result["latency_ms"],
+        prompt_tokens=0, completion_tokens=0, cached_tokens=0, status=result["status"],
+    )
+    get_stream_writer()(
+        {"event": "step_done", "step": step_input["index"], "status": result["status"]}
+    )
+    return {"tool_results": [outcome], "metrics": [metric]}
+
+
+async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Write the final answer from the question and every tool result."""
+    context = run_context(runtime.context)
+    cfg = await _backend(context.answer_backend, "answer_backend")
+    model = await get_chat_model(
+        cfg,
+        GenerationParams(
+            temperature=context.temperature,
+            max_tokens=context.max_answer_tokens,
+            stop=ANSWER_STOP,
+        ),
+    )
+    results = sorted(state.get("tool_results", []), key=lambda r: r["step"])
+    request = answer_request(
+        state["question"], [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
+    )
+    example_question, example_answer = ANSWER_EXAMPLE
+    messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
+                AIMessage(example_answer), HumanMessage(request)]
+    reply, metric = await call_model("write_answer", cfg, model, messages)
+    return {"answer": str(reply.content).strip(), "metrics": [metric]}

@@ -1,0 +1,94 @@
+"""The plan a planner model must produce, derived from the enabled tools.
+
+Each step is ``{"tool": <name>, "args": <that tool's own argument schema>}``, a
+union discriminated by the tool name. The server enforces the JSON schema while
+decoding, so a plan always names a registered tool with well-formed arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Union
+
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field, create_model
+
+from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM
+from backends.errors import GraphConfigError
+from tools.registry import TOOLS
+
+__all__ = ["MAX_PLAN_STEPS", "plan_model", "planner_system", "select_tools"]
+
+MAX_PLAN_STEPS = 8
+
+
+def select_tools(names: Sequence[str] | None) -> tuple[str, ...]:
+    """Return the enabled tool names, sorted; None or empty means every tool."""
+    if not names:
+        return tuple(sorted(TOOLS))
+    unknown = sorted(set(names) - set(TOOLS))
+    if unknown:
+        raise GraphConfigError(
+            f"tools={list(names)!r} names unknown tools {unknown}; "
+            f"registered tools are {sorted(TOOLS)}",
+            key="tools",
+        )
+    return tuple(sorted(set(names)))
+
+
+def _args_schema(tool: BaseTool) -> type[BaseModel]:
+    schema = tool.args_schema
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        raise TypeError(f"tool {tool.name!r} needs a pydantic args_schema to be planned")
+    return schema
+
+
+@lru_cache(maxsize=64)
+def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
+    """Build the pydantic model of a plan over ``tool_names`` with at most ``max_steps``."""
+    if not 1 <= max_steps <= MAX_PLAN_STEPS:
+        raise GraphConfigError(
+            f"max_plan_steps={max_steps} is out of range; use 1 to {MAX_PLAN_STEPS}",
+            key="max_plan_steps",
+        )
+    steps: list[type[BaseModel]] = [
+        create_model(
+            f"{name.title().replace('_', '')}Step",
+            tool=(Literal[name], ...),  # type: ignore[arg-type]
+            args=(_args_schema(TOOLS[name]), ...),
+        )
+        for name in tool_names
+    ]
+    step_type: Any = (
+        steps[0] if len(steps) == 1
+        else Annotated[Union[tuple(steps)], Field(discriminator="tool")]  # noqa: UP007
+    )
+    return create_model(
+        "Plan", steps=(list[step_type], Field(min_length=1, max_length=max_steps))
+    )
+
+
+def _tool_line(tool: BaseTool) -> str:
+    properties = _args_schema(tool).model_json_schema().get("properties", {})
+    args = {name: spec.get("description", spec.get("type", "")) for name, spec in
+            properties.items()}
+    # Schema order, like the examples: it is the order the decoder writes the keys in.
+    return f"- {tool.name}: {tool.description} args: {json.dumps(args)}"
+
+
+@lru_cache(maxsize=64)
+def planner_system(tool_names: tuple[str, ...]) -> str:
+    """Render the planner's fixed system prompt for ``tool_names`` (byte-stable)."""
+    enabled = set(tool_names)
+    examples = [
+        # Key order as the schema's (tool, then args): the decoder emits them that way.
+        f"Question: {question}\nPlan: {json.dumps({'steps': list(steps)})}"
+        for question, steps in PLANNER_EXAMPLES
+        if {step["tool"] for step in steps} <= enabled
+    ]
+    return PLANNER_SYSTEM.format(
+        tools="\n".join(_tool_line(TOOLS[name]) for name in tool_names),
+        examples="\n".join(examples),
+    )

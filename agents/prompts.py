@@ -1,0 +1,78 @@
+"""Prompt text for the agent nodes.
+
+The system parts are fixed text plus tool descriptions in sorted order, with no
+timestamps or ids, so every request of a node starts with the same bytes and the
+server's prefix cache (llama.cpp, vLLM, SGLang RadixAttention) reuses them.
+Worked examples are there because small models do not plan without them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "ANSWER_EXAMPLE",
+    "ANSWER_SYSTEM",
+    "PLANNER_EXAMPLES",
+    "PLANNER_SYSTEM",
+    "answer_request",
+    "plan_request",
+]
+
+PLANNER_SYSTEM = """You plan which tools answer a question. Reply with JSON only.
+Use as few steps as the question needs; each step calls one tool.
+Tools:
+{tools}
+
+Examples:
+{examples}"""
+
+# (question, steps): an example is shown only when every tool it uses is enabled.
+# (question, steps): an example is shown only when every tool it uses is enabled.
+# All are single-step: a 135M model shown a two-step example pads every plan to two
+# steps. The plan schema still allows several steps for models that can use them.
+PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
+    ("What date is it in 3 days?",
+     ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 3}},)),
+    ("What time is it in Tokyo?",
+     ({"tool": "datetime", "args": {"timezone": "Asia/Tokyo", "offset_days": 0}},)),
+    ("How much is 2 to the power 8?",
+     ({"tool": "calculator", "args": {"expression": "2 ** 8"}},)),
+    ("What is 250 / 5?", ({"tool": "calculator", "args": {"expression": "250 / 5"}},)),
+    ("What is 12 * 9?", ({"tool": "calculator", "args": {"expression": "12 * 9"}},)),
+)
+
+ANSWER_SYSTEM = """Answer the question in one short sentence, using the tool results.
+Copy numbers and dates from the results exactly."""
+
+# One worked exchange, sent as a user turn and an assistant turn before the real
+# question: small models imitate a shown reply far better than a described one.
+ANSWER_EXAMPLE = (
+    'Question: What is 12 * 9?\nTool results:\n1. calculator({"expression": "12 * 9"}) -> 108'
+    "\nAnswer:",
+    "12 * 9 is 108.",
+)
+
+
+def plan_request(question: str) -> str:
+    """Format the user turn that asks the planner for a plan."""
+    return f"Question: {question}\nPlan:"
+
+
+def answer_request(question: str, results: list[tuple[str, dict[str, Any], str, str]]) -> str:
+    """Format the user turn that asks for the final answer.
+
+    Args:
+        question: the user's question.
+        results: (tool, args, status, output) for each step, in plan order.
+    """
+    lines = [f"Question: {question}", "Tool results:"]
+    for number, (tool, args, status, output) in enumerate(results, start=1):
+        rendered_args = json.dumps(args, sort_keys=True, ensure_ascii=False)
+        verdict = output if status == "ok" else f"error: {output}"
+        lines.append(f"{number}. {tool}({rendered_args}) -> {verdict}")
+    if not results:
+        lines.append("(no tool was run)")
+    lines.append("Answer:")
+    return "\n".join(lines)

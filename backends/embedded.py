@@ -1,0 +1,134 @@
+"""The embedded engine: llama.cpp's own server, in-process, on a loopback port.
+
+``xllamacpp`` ships llama.cpp's HTTP server as a prebuilt CPU wheel. One server
+per process (per distinct settings) is started on first use and shared: it batches
+concurrent requests across ``n_parallel`` slots and reuses cached prompt prefixes,
+and it speaks OpenAI's API, so nodes reach it through the same ``ChatOpenAI``
+code path as a vLLM server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+import httpx
+
+from backends.config import EmbeddedSettings
+from backends.errors import EngineStartError
+from backends.model_file import resolve_model_path
+
+__all__ = ["EmbeddedEngine", "get_engine"]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class EmbeddedEngine:
+    """One llama.cpp server bound to 127.0.0.1, started lazily and at most once."""
+
+    def __init__(self, settings: EmbeddedSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._base_url: str | None = None
+        self.model_path: str | None = None
+
+    @property
+    def started(self) -> bool:
+        """Tell whether the server is running."""
+        return self._server is not None
+
+    @property
+    def base_url(self) -> str:
+        """Return the server's root URL (``http://127.0.0.1:<port>``), starting it if needed."""
+        return self._base_url or self.start()
+
+    def start(self) -> str:
+        """Start the server unless it runs already; return its root URL.
+
+        Blocks for the model load (about half a second for the default model), so
+        async callers run it in a worker thread.
+        """
+        with self._lock:
+            if self._base_url is None:
+                self._base_url = self._start_locked()
+            return self._base_url
+
+    def _params(self, model_path: str) -> Any:
+        import xllamacpp
+
+        settings = self.settings
+        threads = settings.threads or os.cpu_count() or 1
+        params = xllamacpp.CommonParams()
+        params.model.path = model_path
+        params.n_ctx = settings.n_ctx
+        params.n_parallel = settings.n_parallel
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.port = settings.port
+        params.hostnames = ["127.0.0.1"]
+        params.cache_prompt = True
+        params.endpoint_metrics = True
+        # The engine logs every request to stderr; keep it out of the user's terminal.
+        params.verbosity = 1 if settings.verbose else -1
+        return params
+
+    def _start_locked(self) -> str:
+        import xllamacpp
+
+        model_path = str(resolve_model_path(self.settings.model_path))
+        port = self.settings.port
+        if port and not _port_is_free(port):
+            raise EngineStartError(
+                f"port {port} on 127.0.0.1 is already in use; set engine.port = 0 in "
+                "backends.toml to pick a free port, or stop whatever listens there"
+            )
+        try:
+            server = xllamacpp.Server(self._params(model_path))
+        except RuntimeError as exc:
+            raise EngineStartError(
+                f"llama.cpp could not start with model {model_path} "
+                f"(n_ctx={self.settings.n_ctx}, n_parallel={self.settings.n_parallel}): {exc}. "
+                "Check that the file is a GGUF model llama.cpp supports; set "
+                "engine.verbose = true in backends.toml to see the engine's log"
+            ) from exc
+        base_url = str(server.listening_address).rstrip("/")
+        if not base_url.startswith("http"):
+            base_url = f"http://{base_url}"
+        try:
+            httpx.get(f"{base_url}/health", timeout=10.0).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise EngineStartError(
+                f"the embedded engine started but {base_url}/health failed: {exc}"
+            ) from exc
+        self._server = server
+        self.model_path = model_path
+        return base_url
+
+    def stop(self) -> None:
+        """Stop the server; the next ``start`` loads the model again."""
+        with self._lock:
+            self._server = None
+            self._base_url = None
+
+
+_engines: dict[EmbeddedSettings, EmbeddedEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(settings: EmbeddedSettings) -> EmbeddedEngine:
+    """Return the process-wide engine for ``settings`` (not started yet if never used)."""
+    with _engines_lock:
+        engine = _engines.get(settings)
+        if engine is None:
+            engine = _engines[settings] = EmbeddedEngine(settings)
+        return engine

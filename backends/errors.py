@@ -1,0 +1,110 @@
+"""The project's one exception tree.
+
+Every error the project raises on purpose is an ``AppError``; callers that need
+to react to a kind of failure catch the narrowest class, never by message text::
+
+    AppError
+      BackendError                  a model server or the embedded engine failed
+        BackendUnavailable          cannot connect, 5xx, 429: try the next backend
+        BackendTimeout              no answer in time: try the next backend
+        ContextTooLong              prompt exceeds the context window
+        InvalidRequest              the server refused the request as malformed
+      EngineStartError              the embedded engine could not start
+      ModelFileError                the GGUF model file is missing, corrupt or unfetchable
+      ToolError                     a tool could not do what was asked
+        ToolArgumentError           arguments the model can correct
+      GraphConfigError              configuration or run context is invalid
+
+It lives in ``backends`` because that is the lowest layer: tools, agents and
+graphs all import from it, never the other way round.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AppError",
+    "BackendError",
+    "BackendTimeout",
+    "BackendUnavailable",
+    "ContextTooLong",
+    "EngineStartError",
+    "GraphConfigError",
+    "InvalidRequest",
+    "ModelFileError",
+    "ToolArgumentError",
+    "ToolError",
+]
+
+
+class AppError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class BackendError(AppError):
+    """A call to a model backend failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        model: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.model = model
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        where = f"backend {self.backend!r}" + (f", model {self.model!r}" if self.model else "")
+        return f"{self.args[0]} ({where})"
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot be reached or is overloaded; another one may answer."""
+
+
+class BackendTimeout(BackendError):
+    """The backend did not answer within its timeout."""
+
+
+class ContextTooLong(BackendError):
+    """The prompt does not fit the backend's context window."""
+
+
+class InvalidRequest(BackendError):
+    """The backend rejected the request itself; retrying elsewhere will not help."""
+
+
+class EngineStartError(AppError):
+    """The embedded llama.cpp engine could not start."""
+
+
+class ModelFileError(AppError):
+    """The GGUF model file is missing, corrupt, or could not be fetched."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ToolError(AppError):
+    """A tool failed; the message is shown to the model as the tool's result."""
+
+    def __init__(self, message: str, *, tool: str | None = None) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+class ToolArgumentError(ToolError):
+    """The tool's arguments are wrong in a way the model can fix."""
+
+
+class GraphConfigError(AppError):
+    """Configuration or run context is invalid; names the offending key."""
+
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.source = source

@@ -1,0 +1,112 @@
+"""Chat models for servers that speak OpenAI's API: llama.cpp, vLLM, SGLang.
+
+Builds ``ChatOpenAI`` with our own HTTP clients (so connections are pooled per
+backend and never cross event loops), one retry layer (ours, so the SDK's
+``max_retries`` is 0), and maps the ``openai`` SDK's exceptions onto ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import openai
+from langchain_openai import ChatOpenAI
+
+from backends.config import GenerationParams
+from backends.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ContextTooLong,
+    InvalidRequest,
+)
+
+__all__ = ["make_openai_chat_model", "translate_openai_error"]
+
+# Error "type" values servers use for a prompt longer than the context window.
+CONTEXT_ERROR_TYPES = frozenset({"exceed_context_size_error", "context_length_exceeded"})
+
+
+def make_openai_chat_model(
+    *,
+    base_url: str,
+    model: str,
+    api_key: str,
+    params: GenerationParams,
+    timeout_s: float,
+    http_client: httpx.Client,
+    http_async_client: httpx.AsyncClient,
+    extra_names: dict[str, str],
+) -> ChatOpenAI:
+    """Build a ChatOpenAI for an OpenAI-compatible server.
+
+    Args:
+        base_url: the server's ``/v1`` URL.
+        model: the model name the server expects.
+        api_key: sent as a bearer token; local servers accept any value.
+        params: sampling parameters in our vocabulary.
+        timeout_s: per-request timeout.
+        http_client: shared synchronous client for this backend.
+        http_async_client: shared async client for this backend and event loop.
+        extra_names: the server's request-body names for parameters OpenAI's API
+            lacks (``top_k``, ``repetition_penalty``).
+    """
+    extra_body: dict[str, Any] = {}
+    if params.top_k is not None:
+        extra_body[extra_names["top_k"]] = params.top_k
+    if params.repetition_penalty is not None:
+        extra_body[extra_names["repetition_penalty"]] = params.repetition_penalty
+    # Field names, not aliases (max_completion_tokens, stop_sequences), which the
+    # mypy plugin-free signature does not list.
+    return ChatOpenAI(  # type: ignore[call-arg]
+        model=model,
+        base_url=base_url,
+        api_key=api_key,  # type: ignore[arg-type]
+        temperature=params.temperature,
+        top_p=params.top_p,
+        max_tokens=params.max_tokens,
+        stop=list(params.stop) if params.stop else None,
+        seed=params.seed,
+        frequency_penalty=params.frequency_penalty,
+        extra_body=extra_body or None,
+        timeout=timeout_s,
+        max_retries=0,
+        stream_usage=True,
+        http_client=http_client,
+        http_async_client=http_async_client,
+    )
+
+
+def _error_type(exc: openai.APIStatusError) -> str | None:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            kind = inner.get("type") or inner.get("code")
+            return str(kind) if kind is not None else None
+    return None
+
+
+def translate_openai_error(
+    exc: BaseException, *, backend: str, model: str | None
+) -> BackendError | None:
+    """Map an ``openai`` SDK exception onto our tree; None if it is not one of theirs."""
+    where: dict[str, Any] = {"backend": backend, "model": model}
+    if isinstance(exc, openai.APITimeoutError):
+        return BackendTimeout(f"no answer in time: {exc}", **where)
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendUnavailable(f"cannot connect: {exc}", **where)
+    if isinstance(exc, openai.APIStatusError):
+        request_id = exc.request_id
+        where["request_id"] = request_id
+        if _error_type(exc) in CONTEXT_ERROR_TYPES:
+            return ContextTooLong(f"prompt exceeds the context window: {exc.message}", **where)
+        if exc.status_code == 429 or exc.status_code >= 500:
+            return BackendUnavailable(f"HTTP {exc.status_code}: {exc.message}", **where)
+        return InvalidRequest(f"HTTP {exc.status_code}: {exc.message}", **where)
+    if isinstance(exc, openai.APIResponseValidationError | openai.LengthFinishReasonError):
+        return InvalidRequest(f"unusable response: {exc}", **where)
+    if isinstance(exc, openai.OpenAIError):
+        return BackendUnavailable(f"{type(exc).__name__}: {exc}", **where)
+    return None

@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import pytest
+
+from backends.config import GenerationParams, load_config, parse_config
+from backends.errors import GraphConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "backends.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_repo_file_declares_the_embedded_backend():
+    config = load_config(Path(__file__).parents[2] / "backends.toml")
+    embedded = config.backend("embedded", key="test")
+    assert embedded.kind == "embedded"
+    assert embedded.engine.n_parallel >= 4
+    assert embedded.local is True
+
+
+def test_built_in_default_when_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENT_ROUTER_CONFIG", raising=False)
+    config = load_config()
+    assert list(config.backends) == ["embedded"]
+    assert config.source == "built-in defaults"
+
+
+def test_unknown_kind_names_file_and_key(tmp_path):
+    path = write(tmp_path, '[backends.gpu]\nkind = "tensorrt"\n')
+    with pytest.raises(GraphConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "backends.gpu.kind" in message
+
+
+def test_unknown_setting_is_refused(tmp_path):
+    path = write(tmp_path, '[backends.embedded]\nkind = "embedded"\ntimout_s = 3\n')
+    with pytest.raises(GraphConfigError, match="backends.embedded.timout_s"):
+        load_config(path)
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    path = write(tmp_path, "[backends.embedded\n")
+    with pytest.raises(GraphConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_file_without_backends_is_refused(tmp_path):
+    with pytest.raises(GraphConfigError, match=r"\[backends.<name>\]"):
+        load_config(write(tmp_path, "title = 'x'\n"))
+
+
+def test_missing_config_file_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(GraphConfigError) as caught:
+        load_config()
+    assert caught.value.key == "AGENT_ROUTER_CONFIG"
+
+
+def test_env_overrides_model_and_threads(tmp_path, monkeypatch):
+    path = write(tmp_path, '[backends.e]\nkind = "embedded"\n[backends.e.engine]\nthreads = 1\n')
+    assert load_config(path).backend("e", key="k").engine.threads == 1
+    monkeypatch.setenv("AGENT_ROUTER_MODEL", "/models/big.gguf")
+    monkeypatch.setenv("AGENT_ROUTER_THREADS", "3")
+    engine = load_config(path).backend("e", key="k").engine
+    assert engine.model_path == "/models/big.gguf"
+    assert engine.threads == 3
+
+
+def test_unknown_backend_lists_known_ones_and_names_key():
+    config = parse_config({"backends": {"a": {"kind": "embedded"}}}, source="x.toml")
+    with pytest.raises(GraphConfigError) as caught:
+        config.backend("b", key="planner_backend")
+    assert caught.value.key == "planner_backend"
+    assert "choose one of: a" in str(caught.value)
+
+
+def test_generation_params_validate_and_merge():
+    base = GenerationParams(temperature=0.7, max_tokens=100)
+    merged = base.merged(GenerationParams(max_tokens=10))
+    assert (merged.temperature, merged.max_tokens) == (0.7, 10)
+    with pytest.raises(ValueError):
+        GenerationParams(temperature=5)
+    with pytest.raises(ValueError):
+        GenerationParams(top_p=0)

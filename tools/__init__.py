@@ -1,0 +1,22 @@
+"""Tools the models can call, and the runner that executes them.
+
+``TOOLS`` maps each tool's name to a LangChain tool, usable with ``bind_tools``
+and ``ToolNode``; ``run_tool``/``run_tools`` execute calls with strict argument
+validation and per-tool timeouts, returning JSON-friendly ``ToolResult`` dicts.
+"""
+
+from tools.base import ToolInfo, tool_info
+from tools.calculator import evaluate
+from tools.registry import TOOLS
+from tools.runner import ToolResult, run_tool, run_tools, tool_schemas
+
+__all__ = [
+    "TOOLS",
+    "ToolInfo",
+    "ToolResult",
+    "evaluate",
+    "run_tool",
+    "run_tools",
+    "tool_info",
+    "tool_schemas",
+]

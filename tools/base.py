@@ -1,0 +1,107 @@
+"""Shared building blocks for tools: risk metadata, argument base model, tool factory.
+
+Every tool is a LangChain ``StructuredTool`` wrapping an async function, so
+``bind_tools`` and LangGraph's ``ToolNode`` accept it unchanged. What this
+project adds travels in ``tool.metadata``: how risky the tool is, whether it
+touches the network, and how long it may run. ``tool_info`` reads it back.
+"""
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Risk", "ToolArgs", "ToolInfo", "make_tool", "tool_info"]
+
+Risk = Literal["safe", "network", "side_effect"]
+
+_INFO_KEYS = ("risk", "network", "timeout_s")
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """What the runner and the graphs need to know about a tool besides its schema."""
+
+    risk: Risk
+    network: bool
+    timeout_s: float
+
+    def __post_init__(self) -> None:
+        if self.risk not in get_args(Risk):
+            raise ValueError(f"risk must be one of {get_args(Risk)}, got {self.risk!r}")
+        if not isinstance(self.network, bool):
+            raise ValueError(f"network must be a bool, got {self.network!r}")
+        # bool is an int subclass; True as a timeout is a bug, not one second.
+        if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, int | float):
+            raise ValueError(f"timeout_s must be a number, got {self.timeout_s!r}")
+        if not 0 < self.timeout_s < float("inf"):
+            raise ValueError(f"timeout_s must be positive and finite, got {self.timeout_s!r}")
+
+
+class ToolArgs(BaseModel):
+    """Base for tool argument schemas: unknown keys are errors, types are never coerced."""
+
+    # A model that misspells an argument must hear about it rather than have
+    # it silently dropped, and "5" is not an int.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def tool_info(tool: BaseTool) -> ToolInfo:
+    """Read a tool's ``ToolInfo`` from its metadata.
+
+    Raises:
+        ValueError: The tool was not built with ``make_tool`` (metadata keys
+            missing or malformed); this is a programming error.
+    """
+    metadata = tool.metadata or {}
+    missing = [key for key in _INFO_KEYS if key not in metadata]
+    if missing:
+        raise ValueError(
+            f"tool {tool.name!r} lacks metadata {', '.join(missing)}; build it with make_tool"
+        )
+    try:
+        return ToolInfo(**{key: metadata[key] for key in _INFO_KEYS})
+    except ValueError as exc:
+        raise ValueError(f"tool {tool.name!r} has bad metadata: {exc}") from exc
+
+
+def make_tool(
+    coroutine: Callable[..., Awaitable[str]],
+    *,
+    name: str,
+    description: str,
+    args_schema: type[BaseModel],
+    risk: Risk,
+    network: bool,
+    timeout_s: float,
+) -> StructuredTool:
+    """Build a LangChain tool from an async function and this project's metadata.
+
+    Args:
+        coroutine: Async function taking the fields of ``args_schema`` as keyword
+            arguments and returning the text shown to the model.
+        name: Tool name the model calls.
+        description: One or two short sentences written for a small model.
+        args_schema: Pydantic model of the arguments, usually a ``ToolArgs`` subclass.
+        risk: How much harm a wrong call can do.
+        network: Whether the tool talks to the network.
+        timeout_s: Seconds the runner lets one call take.
+
+    Raises:
+        TypeError: ``coroutine`` is not an async function.
+        ValueError: The metadata is malformed.
+    """
+    if not inspect.iscoroutinefunction(coroutine):
+        raise TypeError(f"tool {name!r}: tools are async functions, got {coroutine!r}")
+    info = ToolInfo(risk=risk, network=network, timeout_s=timeout_s)
+    metadata: dict[str, Any] = asdict(info)
+    return StructuredTool.from_function(
+        coroutine=coroutine,
+        name=name,
+        description=description,
+        args_schema=args_schema,
+        metadata=metadata,
+    )
