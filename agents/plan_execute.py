@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Send
+from pydantic import ValidationError
 
 from agents.context import Context, run_context
 from agents.llm import call_model
@@ -16,7 +17,7 @@ from agents.metrics import NodeMetric
 from agents.planning import plan_model, planner_system, select_tools
 from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, plan_request
 from agents.state import PlanExecuteState, PlanStep, StepInput, StepResult, planned_steps
-from backends.chat import get_chat_model
+from backends.chat import constrained_to, get_chat_model
 from backends.config import BackendConfig, GenerationParams, load_config
 from tools.runner import run_tool
 
@@ -44,16 +45,18 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     model = await get_chat_model(
         cfg, GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS)
     )
-    planner = model.with_structured_output(schema, method="json_schema", include_raw=True)
     messages = [SystemMessage(planner_system(tool_names)),
                 HumanMessage(plan_request(state["question"]))]
-    reply, metric = await call_model("write_plan", cfg, planner, messages)
-    if reply["parsed"] is None:
-        problem = f"the planner's reply did not match the plan schema: {reply['parsing_error']}"
+    reply, metric = await call_model(
+        "write_plan", cfg, constrained_to(model, schema), messages
+    )
+    try:
+        parsed = schema.model_validate_json(str(reply.content))
+    except ValidationError as exc:
+        # Decoding is constrained, so this means the reply was cut off (token limit).
+        problem = f"the planner's reply is not a valid plan: {exc.errors()[0]['msg']}"
         return {"plan": [], "problems": [problem], "metrics": [metric]}
-    plan: list[PlanStep] = [
-        {"tool": step.tool, "args": step.args.model_dump()} for step in reply["parsed"].steps
-    ]
+    plan: list[PlanStep] = parsed.model_dump()["steps"]
     get_stream_writer()({"event": "plan_ready", "steps": plan})
     return {"plan": plan, "metrics": [metric]}
 

@@ -14,14 +14,21 @@ import weakref
 from typing import Any
 
 import httpx
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
 
 from backends.config import BackendConfig, GenerationParams
 from backends.embedded import get_engine
 from backends.errors import BackendError
-from backends.openai_compat import make_openai_chat_model, translate_openai_error
+from backends.openai_compat import (
+    json_schema_format,
+    make_openai_chat_model,
+    translate_openai_error,
+)
 
-__all__ = ["get_chat_model", "translate_error"]
+__all__ = ["constrained_to", "get_chat_model", "translate_error"]
 
 # llama.cpp's names for the sampling parameters OpenAI's API does not have.
 LLAMA_CPP_EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repeat_penalty"}
@@ -88,6 +95,17 @@ async def get_chat_model(
     built: BaseChatModel = await asyncio.to_thread(_build, cfg, key[1], loop)
     # Two first calls may race to build; keep whichever landed first.
     return models.setdefault(key, built)
+
+
+def constrained_to(
+    model: BaseChatModel, schema: type[BaseModel]
+) -> Runnable[LanguageModelInput, BaseMessage]:
+    """Return ``model`` bound so the server only decodes JSON matching ``schema``.
+
+    The reply is the raw message, usage included; callers validate its content
+    with ``schema.model_validate_json``.
+    """
+    return model.bind(response_format=json_schema_format(schema))
 
 
 def translate_error(exc: BaseException, cfg: BackendConfig) -> BackendError | None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import openai
 from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
 
 from backends.config import GenerationParams
 from backends.errors import (
@@ -22,7 +23,7 @@ from backends.errors import (
     InvalidRequest,
 )
 
-__all__ = ["make_openai_chat_model", "translate_openai_error"]
+__all__ = ["json_schema_format", "make_openai_chat_model", "translate_openai_error"]
 
 # Error "type" values servers use for a prompt longer than the context window.
 CONTEXT_ERROR_TYPES = frozenset({"exceed_context_size_error", "context_length_exceeded"})
@@ -76,6 +77,15 @@ def make_openai_chat_model(
         http_client=http_client,
         http_async_client=http_async_client,
     )
+
+
+def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """Return OpenAI's ``response_format`` asking the server to decode only ``schema``."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(),
+                        "strict": True},
+    }
 
 
 def _error_type(exc: openai.APIStatusError) -> str | None:
