@@ -1,0 +1,36 @@
+"""``agent-router ask`` as a user runs it: a real process, the embedded engine."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def ask(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent_router", "ask", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_ask_prints_answer_and_per_node_table(model_path):
+    done = ask("What is 17 * 23?")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].strip()
+    header = next(i for i, line in enumerate(lines) if line.startswith("node"))
+    assert "latency ms" in lines[header] and "prompt tok" in lines[header]
+    rows = [line.split()[0] for line in lines[header + 2:] if line and not line.startswith("-")]
+    assert rows[0] == "write_plan" and "execute_step" in rows and rows[-1] == "total"
+    assert "slot" not in done.stderr and "llama" not in done.stderr, "engine log leaked"
+
+
+def test_ask_json_prints_the_final_state(model_path):
+    done = ask("What is 17 * 23?", "--json")
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert set(state) >= {"answer", "plan", "tool_results", "metrics"}
+    assert any(r["tool"] == "calculator" and r["output"] == "391"
+               for r in state["tool_results"])

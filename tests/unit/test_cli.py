@@ -1,0 +1,48 @@
+import pytest
+
+from agent_router.cli import OFFLINE_ENV, dev_command, main, metrics_table
+
+
+def metric(node, backend, ms, prompt, completion, cached=0, status="ok"):
+    return {"node": node, "backend": backend, "latency_ms": ms, "prompt_tokens": prompt,
+            "completion_tokens": completion, "cached_tokens": cached, "status": status}
+
+
+def test_metrics_table_has_a_row_per_call_and_totals():
+    table = metrics_table([
+        metric("write_plan", "embedded", 812.4, 475, 30, 400),
+        metric("execute_step", "tool:calculator", 1.2, 0, 0, status="error"),
+        metric("write_answer", "embedded", 300.0, 170, 9),
+    ])
+    lines = table.splitlines()
+    assert lines[0].split() == ["node", "backend", "latency", "ms", "prompt", "tok",
+                                "completion", "tok", "cached", "tok"]
+    assert lines[2].split() == ["write_plan", "embedded", "812", "475", "30", "400"]
+    assert "tool:calculator (error)" in lines[3]
+    assert lines[-1].split() == ["total", "1114", "645", "39", "400"]
+
+
+def test_dev_command_serves_on_loopback_offline():
+    command = dev_command(8123)
+    assert command[1:] == ["dev", "--host", "127.0.0.1", "--port", "8123", "--no-browser",
+                           "--no-reload", "--config", "langgraph.json"]
+    assert OFFLINE_ENV == {"LANGGRAPH_CLI_NO_ANALYTICS": "1",
+                           "LANGGRAPH_NO_VERSION_CHECK": "true"}
+
+
+def test_bad_model_override_exits_2_with_the_cause(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AGENT_ROUTER_MODEL", str(tmp_path / "missing.gguf"))
+    assert main(["models", "path"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing.gguf does not exist" in err
+
+
+def test_unknown_backend_on_the_command_line_is_refused(model_path, capsys):
+    assert main(["ask", "What is 1 + 1?", "--planner-backend", "nope"]) == 2
+    assert "planner_backend='nope'" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_with_argparse_status():
+    with pytest.raises(SystemExit) as caught:
+        main(["fly"])
+    assert caught.value.code == 2

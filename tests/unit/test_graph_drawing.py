@@ -1,0 +1,16 @@
+"""Wiring changes show up in review as a diff of the Mermaid drawing."""
+
+from pathlib import Path
+
+import pytest
+
+from graphs.plan_execute import graph as plan_execute
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+@pytest.mark.parametrize(("name", "graph"), [("plan_execute", plan_execute)])
+def test_drawing_matches_snapshot(name, graph):
+    drawing = graph.get_graph().draw_mermaid()
+    expected = (SNAPSHOTS / f"{name}.mmd").read_text()
+    assert drawing == expected, f"update tests/unit/snapshots/{name}.mmd if the change is meant"

@@ -1,0 +1,70 @@
+import pytest
+from pydantic import ValidationError
+
+from agents.context import Context, run_context
+from agents.planning import MAX_PLAN_STEPS, plan_model, planner_system, select_tools
+from backends.errors import GraphConfigError
+from tools.registry import TOOLS
+
+ALL = select_tools(None)
+
+
+def test_plan_accepts_registered_tools_with_their_own_arguments():
+    plan = plan_model(ALL, 4).model_validate({"steps": [
+        {"tool": "calculator", "args": {"expression": "17 * 23"}},
+        {"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 2}},
+    ]})
+    assert plan.model_dump()["steps"][0] == {"tool": "calculator",
+                                             "args": {"expression": "17 * 23"}}
+
+
+@pytest.mark.parametrize("steps", [
+    [],
+    [{"tool": "shell", "args": {"command": "ls"}}],
+    [{"tool": "calculator", "args": {"timezone": "UTC"}}],
+    [{"tool": "calculator", "args": {"expression": "1", "extra": 1}}],
+    [{"tool": "calculator", "args": {"expression": "1"}}] * 5,
+])
+def test_plan_rejects_what_the_schema_forbids(steps):
+    with pytest.raises(ValidationError):
+        plan_model(ALL, 4).model_validate({"steps": steps})
+
+
+def test_plan_json_schema_enumerates_only_enabled_tools():
+    schema = plan_model(("calculator",), 2).model_json_schema()
+    text = str(schema)
+    assert "calculator" in text and "datetime" not in text
+    assert schema["properties"]["steps"]["maxItems"] == 2
+
+
+def test_step_budget_is_bounded():
+    with pytest.raises(GraphConfigError) as caught:
+        plan_model(ALL, MAX_PLAN_STEPS + 1)
+    assert caught.value.key == "max_plan_steps"
+
+
+def test_unknown_tool_names_the_tools_key():
+    with pytest.raises(GraphConfigError) as caught:
+        select_tools(["calculator", "rm_rf"])
+    assert caught.value.key == "tools"
+    assert "rm_rf" in str(caught.value)
+    assert select_tools(["datetime", "calculator", "datetime"]) == ("calculator", "datetime")
+    assert select_tools([]) == tuple(sorted(TOOLS))
+
+
+def test_planner_prompt_is_byte_stable_and_shows_only_enabled_tools():
+    first = planner_system(ALL)
+    planner_system.cache_clear()
+    assert planner_system(ALL) == first
+    only_calc = planner_system(("calculator",))
+    assert "datetime" not in only_calc
+    assert '"expression": "12 * 9"' in only_calc
+    assert first.index("- calculator:") < first.index("- datetime:")
+
+
+def test_run_context_fills_defaults_and_names_unknown_keys():
+    assert run_context(None) == Context()
+    assert run_context({"planner_backend": "gpu"}).planner_backend == "gpu"
+    with pytest.raises(GraphConfigError) as caught:
+        run_context({"planer_backend": "gpu"})
+    assert caught.value.key == "planer_backend"
