@@ -38,6 +38,11 @@ class Context:
         default=256,
         metadata={"description": "Longest final answer, in tokens."},
     )
+    approval_tools: list[str] | None = field(
+        default=None,
+        metadata={"description": "Tools that wait for a person's approval before each call "
+                                 "(side-effect tools always do)."},
+    )
     tools: list[str] | None = field(
         default=None,
         metadata={"description": "Names of the tools the planner may use; empty means all."},

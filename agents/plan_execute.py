@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import ValidationError
 
+from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model
 from agents.metrics import NodeMetric
@@ -19,7 +20,7 @@ from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, plan_r
 from agents.state import PlanExecuteState, PlanStep, StepInput, StepResult, planned_steps
 from backends.chat import constrained_to, get_chat_model
 from backends.config import BackendConfig, GenerationParams, load_config
-from tools.runner import run_tool
+from tools.runner import ToolResult, run_tool
 
 __all__ = ["execute_step", "route_steps", "write_answer", "write_plan"]
 
@@ -61,6 +62,13 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     return {"plan": plan, "metrics": [metric]}
 
 
+def rejected(step: PlanStep, reason: str | None) -> ToolResult:
+    """Return the result of a call a person refused to run."""
+    because = f": {reason}" if reason else ""
+    return ToolResult(tool=step["tool"], args=step["args"], status="error",
+                      output=f"a person rejected this call{because}", latency_ms=0.0)
+
+
 def route_steps(state: PlanExecuteState) -> list[Send] | Literal["write_answer"]:
     """Fan out one ``execute_step`` branch per planned step, or answer if there are none."""
     steps = planned_steps(state)
@@ -69,10 +77,21 @@ def route_steps(state: PlanExecuteState) -> list[Send] | Literal["write_answer"]
     return [Send("execute_step", StepInput(index=i, step=step)) for i, step in enumerate(steps)]
 
 
-async def execute_step(step_input: StepInput) -> dict[str, Any]:
-    """Run one planned tool call; failures become an error result, not an exception."""
+async def execute_step(step_input: StepInput, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run one planned tool call; failures become an error result, not an exception.
+
+    A tool that needs approval first pauses the run (see ``agents.approval``).
+    """
     step = step_input["step"]
-    result = await run_tool(step["tool"], step["args"])
+    if needs_approval(step["tool"], run_context(runtime.context)):
+        decision = ask_approval(step_input["index"], step)
+        if decision.action == "reject":
+            result = rejected(step, decision.reason)
+        else:
+            args = decision.args if decision.action == "edit" and decision.args else step["args"]
+            result = await run_tool(step["tool"], args)
+    else:
+        result = await run_tool(step["tool"], step["args"])
     outcome: StepResult = {**result, "step": step_input["index"]}
     metric = NodeMetric(
         node="execute_step", backend=f"tool:{step['tool']}", latency_ms=result["latency_ms"],
