@@ -15,8 +15,9 @@ to react to a kind of failure catch the narrowest class, never by message text::
         ToolArgumentError           arguments the model can correct
       GraphConfigError              configuration or run context is invalid
 
-It lives in ``backends`` because that is the lowest layer: tools, agents and
-graphs all import from it, never the other way round.
+``AppError`` derives from ``RuntimeError`` (see its docstring). It lives in
+``backends`` because that is the lowest layer: tools, agents and graphs all
+import from it, never the other way round.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ __all__ = [
 ]
 
 
-class AppError(Exception):
-    """Root of every error this project raises on purpose."""
+class AppError(RuntimeError):
+    """Root of every error this project raises on purpose.
+
+    A RuntimeError because the LangGraph server passes the message of builtin
+    error types on to clients and hides all others ("An internal error
+    occurred"); ours are written for the person running the graph.
+    """
 
 
 class BackendError(AppError):
