@@ -19,12 +19,14 @@ class Context:
     """Settings a single run of the plan-and-execute graph can change."""
 
     planner_backend: str = field(
-        default="embedded",
-        metadata={"description": "Backend (from backends.toml) that writes the JSON plan."},
+        default="planner",
+        metadata={"description": "Chain or backend (from backends.toml) that writes the JSON "
+                                 "plan; a chain falls back along its backends."},
     )
     answer_backend: str = field(
-        default="embedded",
-        metadata={"description": "Backend (from backends.toml) that writes the final answer."},
+        default="answer",
+        metadata={"description": "Chain or backend (from backends.toml) that writes the final "
+                                 "answer."},
     )
     temperature: float = field(
         default=0.0,
@@ -45,7 +47,8 @@ class Context:
     )
     tools: list[str] | None = field(
         default=None,
-        metadata={"description": "Names of the tools the planner may use; empty means all."},
+        metadata={"description": "Names of the tools the planner may use; empty means every "
+                                 "safe (offline, side-effect free) tool."},
     )
 
 

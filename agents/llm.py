@@ -1,45 +1,83 @@
-"""Call a model from a node: time it, read its token usage, map its errors."""
+"""Call a model from a node: through its backend chain, timed, with usage and fallbacks.
+
+Structured output is bound to each backend's own model inside the chain, with
+that engine's mechanism, so a fallback never loses the constraint.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 
-from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import Runnable
+from langgraph.config import get_stream_writer
 
 from agents.metrics import NodeMetric, usage_counts
-from backends.chat import translate_error
-from backends.config import BackendConfig
+from backends.base import Constraint
+from backends.chat import constrained_to, engine_for, get_chat_model, translate_error
+from backends.config import load_config
+from backends.router import call_chain
+from backends.settings import BackendConfig, GenerationParams
 
 __all__ = ["call_model"]
 
 
-async def call_model(
-    node: str,
-    cfg: BackendConfig,
-    model: Runnable[LanguageModelInput, BaseMessage],
-    messages: Sequence[BaseMessage],
-) -> tuple[AIMessage, NodeMetric]:
-    """Invoke ``model`` on ``messages``; return its reply and the call's metric.
-
-    Client-library errors are raised as our BackendError subclasses.
-    """
-    started = time.perf_counter()
+async def _ask(
+    cfg: BackendConfig, params: GenerationParams, messages: list[BaseMessage],
+    constraint: Constraint | None,
+) -> AIMessage:
+    model = await get_chat_model(cfg, params)
+    runnable = constrained_to(model, constraint, cfg) if constraint else model
     try:
-        reply = await model.ainvoke(list(messages))
-        if not isinstance(reply, AIMessage):
-            raise TypeError(f"{node}: expected an AIMessage from {cfg.name}, got {type(reply)}")
+        reply = await runnable.ainvoke(messages)
     except Exception as exc:
         mapped = translate_error(exc, cfg)
         if mapped is None:
             raise
         raise mapped from exc
-    latency_ms = (time.perf_counter() - started) * 1000
+    if not isinstance(reply, AIMessage):
+        raise TypeError(f"expected an AIMessage from {cfg.name}, got {type(reply).__name__}")
+    engine_for(cfg).verify_reply(reply, messages, cfg)
+    return reply
+
+
+async def call_model(
+    node: str,
+    *,
+    chain: str,
+    key: str,
+    params: GenerationParams,
+    messages: Sequence[BaseMessage],
+    constraint: Constraint | None = None,
+) -> tuple[AIMessage, NodeMetric]:
+    """Ask the first answering backend of ``chain``; return its reply and the call's metric.
+
+    Args:
+        node: the calling node's name, for metrics and events.
+        chain: a chain or backend name from the backends configuration.
+        key: the context field that chose ``chain``, named in configuration errors.
+        params: sampling parameters for this call.
+        messages: the prompt.
+        constraint: what the server must enforce while decoding, if anything.
+    """
+    # The first load reads backends.toml from disk: keep it off the event loop.
+    config = await asyncio.to_thread(load_config)
+    backends = config.chain(chain, key=key)
+    started = time.perf_counter()
+    reply, answered_by, attempts = await call_chain(
+        chain, backends, lambda cfg: _ask(cfg, params, list(messages), constraint)
+    )
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
     prompt, completion, cached = usage_counts(reply.usage_metadata)
     metric = NodeMetric(
-        node=node, backend=cfg.name, latency_ms=round(latency_ms, 1), prompt_tokens=prompt,
+        node=node, backend=answered_by.name, latency_ms=latency_ms, prompt_tokens=prompt,
         completion_tokens=completion, cached_tokens=cached, status="ok",
     )
+    failed = [dataclasses.asdict(a) for a in attempts if a.outcome != "ok"]
+    if failed:
+        metric["fallbacks"] = failed
+        get_stream_writer()({"event": "fallback", "node": node, "answered_by": answered_by.name,
+                             "attempts": failed})
     return reply, metric

@@ -21,6 +21,7 @@ class NodeMetric(TypedDict):
     cached_tokens: int
     status: Literal["ok", "error"]
     error: NotRequired[str]
+    fallbacks: NotRequired[list[dict[str, Any]]]
 
 
 def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int, int, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -18,8 +17,8 @@ from agents.metrics import NodeMetric
 from agents.planning import plan_model, planner_system, select_tools
 from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, plan_request
 from agents.state import PlanExecuteState, PlanStep, StepInput, StepResult, planned_steps
-from backends.chat import constrained_to, get_chat_model
-from backends.config import BackendConfig, GenerationParams, load_config
+from backends.base import JsonSchema
+from backends.config import GenerationParams
 from tools.runner import ToolResult, run_tool
 
 __all__ = ["execute_step", "route_steps", "write_answer", "write_plan"]
@@ -31,25 +30,17 @@ PLAN_MAX_TOKENS = 400
 ANSWER_STOP = ("\n",)
 
 
-async def _backend(name: str, key: str) -> BackendConfig:
-    # The first load reads backends.toml from disk: keep it off the event loop.
-    config = await asyncio.to_thread(load_config)
-    return config.backend(name, key=key)
-
-
 async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the planner backend for a JSON plan constrained to the enabled tools."""
+    """Ask the planner chain for a JSON plan constrained to the enabled tools."""
     context = run_context(runtime.context)
-    cfg = await _backend(context.planner_backend, "planner_backend")
     tool_names = select_tools(context.tools)
     schema = plan_model(tool_names, context.max_plan_steps)
-    model = await get_chat_model(
-        cfg, GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS)
-    )
-    messages = [SystemMessage(planner_system(tool_names)),
-                HumanMessage(plan_request(state["question"]))]
     reply, metric = await call_model(
-        "write_plan", cfg, constrained_to(model, schema), messages
+        "write_plan", chain=context.planner_backend, key="planner_backend",
+        params=GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS),
+        messages=[SystemMessage(planner_system(tool_names)),
+                  HumanMessage(plan_request(state["question"]))],
+        constraint=JsonSchema(schema),
     )
     try:
         parsed = schema.model_validate_json(str(reply.content))
@@ -106,15 +97,6 @@ async def execute_step(step_input: StepInput, runtime: Runtime[Context]) -> dict
 async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the final answer from the question and every tool result."""
     context = run_context(runtime.context)
-    cfg = await _backend(context.answer_backend, "answer_backend")
-    model = await get_chat_model(
-        cfg,
-        GenerationParams(
-            temperature=context.temperature,
-            max_tokens=context.max_answer_tokens,
-            stop=ANSWER_STOP,
-        ),
-    )
     results = sorted(state.get("tool_results", []), key=lambda r: r["step"])
     request = answer_request(
         state["question"], [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
@@ -122,5 +104,10 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     example_question, example_answer = ANSWER_EXAMPLE
     messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
                 AIMessage(example_answer), HumanMessage(request)]
-    reply, metric = await call_model("write_answer", cfg, model, messages)
+    reply, metric = await call_model(
+        "write_answer", chain=context.answer_backend, key="answer_backend",
+        params=GenerationParams(temperature=context.temperature,
+                                max_tokens=context.max_answer_tokens, stop=ANSWER_STOP),
+        messages=messages,
+    )
     return {"answer": str(reply.content).strip(), "metrics": [metric]}

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, create_model
 
 from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM
 from backends.errors import GraphConfigError
+from tools.base import tool_info
 from tools.registry import TOOLS
 
 __all__ = ["MAX_PLAN_STEPS", "plan_model", "planner_system", "select_tools"]
@@ -25,9 +26,14 @@ MAX_PLAN_STEPS = 8
 
 
 def select_tools(names: Sequence[str] | None) -> tuple[str, ...]:
-    """Return the enabled tool names, sorted; None or empty means every tool."""
+    """Return the enabled tool names, sorted; None or empty means every ``safe`` tool.
+
+    Network and side-effect tools are opt-in per run: offline they can only fail,
+    and every extra choice makes a small planner more likely to pick wrong.
+    """
     if not names:
-        return tuple(sorted(TOOLS))
+        return tuple(sorted(name for name, tool in TOOLS.items()
+                            if tool_info(tool).risk == "safe"))
     unknown = sorted(set(names) - set(TOOLS))
     if unknown:
         raise GraphConfigError(

@@ -33,6 +33,8 @@ Examples:
 # All are single-step: a 135M model shown a two-step example pads every plan to two
 # steps. The plan schema still allows several steps for models that can use them.
 PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
+    ("How many kilometres is 5 miles?",
+     ({"tool": "unit_convert", "args": {"value": 5.0, "from_unit": "mi", "to_unit": "km"}},)),
     ("What date is it in 3 days?",
      ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 3}},)),
     ("What time is it in Tokyo?",

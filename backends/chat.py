@@ -1,9 +1,10 @@
-"""Hand out chat models for configured backends, built once and reused.
+"""Hand out chat models, constraints and checks for configured backends.
 
-Models hold HTTP connection pools, and an async pool belongs to the event loop
-that opened it (reusing one across ``asyncio.run`` calls fails with "Event loop
-is closed"). So models are cached per event loop, per backend and per sampling
-parameters; all models of one backend on one loop share one connection pool.
+Dispatches on a backend's kind to its engine module. Models hold HTTP
+connection pools, and an async pool belongs to the event loop that opened it
+(reusing one across ``asyncio.run`` calls fails with "Event loop is closed"), so
+models are cached per event loop, per backend and per sampling parameters, and
+all models of one backend on one loop share one connection pool.
 """
 
 from __future__ import annotations
@@ -11,27 +12,29 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from typing import Any
 
 import httpx
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel
 
-from backends.config import BackendConfig, GenerationParams
-from backends.embedded import get_engine
+from backends import embedded, ollama, sglang, vllm
+from backends.base import Capabilities, Constraint, Engine, Health, HttpClients, ModelInfo
 from backends.errors import BackendError
-from backends.openai_compat import (
-    json_schema_format,
-    make_openai_chat_model,
-    translate_openai_error,
-)
+from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams
 
-__all__ = ["constrained_to", "get_chat_model", "translate_error"]
+__all__ = [
+    "capabilities",
+    "constrained_to",
+    "engine_for",
+    "get_chat_model",
+    "health",
+    "model_info",
+    "translate_error",
+]
 
-# llama.cpp's names for the sampling parameters OpenAI's API does not have.
-LLAMA_CPP_EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repeat_penalty"}
+ENGINES: dict[str, Engine] = {"embedded": embedded, "vllm": vllm, "sglang": sglang,
+                              "ollama": ollama}
 
 _Key = tuple[BackendConfig, GenerationParams]
 _models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Key, BaseChatModel]] = (
@@ -41,41 +44,36 @@ _async_clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]
 ] = weakref.WeakKeyDictionary()
 _sync_clients: dict[str, httpx.Client] = {}
-_build_lock = threading.Lock()
+_lock = threading.Lock()
+
+
+def engine_for(cfg: BackendConfig) -> Engine:
+    """Return the engine module that speaks ``cfg``'s protocol."""
+    return ENGINES[cfg.kind]
 
 
 def _limits(cfg: BackendConfig) -> httpx.Limits:
     # Enough keep-alive connections to fill every server slot at once.
-    slots = cfg.engine.n_parallel if cfg.kind == "embedded" else 16
+    slots = cfg.engine.n_parallel if isinstance(cfg, EmbeddedBackend) else 16
     return httpx.Limits(max_connections=max(slots * 2, 8), max_keepalive_connections=slots)
 
 
-def _clients(cfg: BackendConfig, loop: asyncio.AbstractEventLoop) -> tuple[httpx.Client, Any]:
-    with _build_lock:
-        sync_client = _sync_clients.get(cfg.name)
-        if sync_client is None:
-            sync_client = _sync_clients[cfg.name] = httpx.Client(limits=_limits(cfg))
+def _timeout(cfg: BackendConfig) -> httpx.Timeout:
+    return httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s)
+
+
+def _clients(cfg: BackendConfig, loop: asyncio.AbstractEventLoop) -> HttpClients:
+    with _lock:
+        sync = _sync_clients.get(cfg.name)
+        if sync is None:
+            sync = _sync_clients[cfg.name] = httpx.Client(limits=_limits(cfg),
+                                                          timeout=_timeout(cfg))
         per_loop = _async_clients.setdefault(loop, {})
-        async_client = per_loop.get(cfg.name)
-        if async_client is None:
-            async_client = per_loop[cfg.name] = httpx.AsyncClient(limits=_limits(cfg))
-    return sync_client, async_client
-
-
-def _build(cfg: BackendConfig, params: GenerationParams, loop: asyncio.AbstractEventLoop) -> Any:
-    engine = get_engine(cfg.engine)
-    root = engine.start()
-    sync_client, async_client = _clients(cfg, loop)
-    return make_openai_chat_model(
-        base_url=f"{root}/v1",
-        model=engine.model_path or "embedded",
-        api_key="not-needed",
-        params=cfg.params.merged(params),
-        timeout_s=cfg.timeout_s,
-        http_client=sync_client,
-        http_async_client=async_client,
-        extra_names=LLAMA_CPP_EXTRA_NAMES,
-    )
+        async_ = per_loop.get(cfg.name)
+        if async_ is None:
+            async_ = per_loop[cfg.name] = httpx.AsyncClient(limits=_limits(cfg),
+                                                            timeout=_timeout(cfg))
+    return HttpClients(sync=sync, async_=async_)
 
 
 async def get_chat_model(
@@ -83,8 +81,8 @@ async def get_chat_model(
 ) -> BaseChatModel:
     """Return the shared chat model for ``cfg`` with ``params`` over its defaults.
 
-    The first call for a backend may start the embedded engine or open TLS
-    contexts; that blocking work runs in a worker thread, off the event loop.
+    The first call for a backend may start the embedded engine or load TLS
+    certificates; that blocking work runs in a worker thread, off the event loop.
     """
     loop = asyncio.get_running_loop()
     key = (cfg, params or GenerationParams())
@@ -92,24 +90,41 @@ async def get_chat_model(
     cached = models.get(key)
     if cached is not None:
         return cached
-    built: BaseChatModel = await asyncio.to_thread(_build, cfg, key[1], loop)
+    clients = await asyncio.to_thread(_clients, cfg, loop)
+    built = await asyncio.to_thread(engine_for(cfg).make_chat_model, cfg, key[1], clients)
     # Two first calls may race to build; keep whichever landed first.
     return models.setdefault(key, built)
 
 
 def constrained_to(
-    model: BaseChatModel, schema: type[BaseModel]
+    model: BaseChatModel, constraint: Constraint, cfg: BackendConfig
 ) -> Runnable[LanguageModelInput, BaseMessage]:
-    """Return ``model`` bound so the server only decodes JSON matching ``schema``.
+    """Return ``model`` bound so ``cfg``'s server enforces ``constraint`` while decoding.
 
-    The reply is the raw message, usage included; callers validate its content
-    with ``schema.model_validate_json``.
+    The reply is the raw message, usage included; callers validate its content.
     """
-    return model.bind(response_format=json_schema_format(schema))
+    return engine_for(cfg).constrain(model, constraint, cfg)
+
+
+def capabilities(cfg: BackendConfig) -> Capabilities:
+    """Return what ``cfg``'s engine can do natively."""
+    return engine_for(cfg).capabilities(cfg)
+
+
+async def health(cfg: BackendConfig) -> Health:
+    """Check that ``cfg``'s server answers and serves its model."""
+    clients = await asyncio.to_thread(_clients, cfg, asyncio.get_running_loop())
+    return await engine_for(cfg).health(cfg, clients.async_)
+
+
+async def model_info(cfg: BackendConfig) -> ModelInfo:
+    """Ask ``cfg``'s server about its model (context length, quantisation)."""
+    clients = await asyncio.to_thread(_clients, cfg, asyncio.get_running_loop())
+    return await engine_for(cfg).model_info(cfg, clients.async_)
 
 
 def translate_error(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
     """Map a client library's exception for ``cfg`` onto our tree; None if foreign."""
     if isinstance(exc, BackendError):
         return exc
-    return translate_openai_error(exc, backend=cfg.name, model=None)
+    return engine_for(cfg).translate(exc, cfg)

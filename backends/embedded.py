@@ -9,18 +9,57 @@ code path as a vLLM server.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
 
-from backends.config import EmbeddedSettings
-from backends.errors import EngineStartError
+from backends.base import (
+    Capabilities,
+    Choice,
+    Constraint,
+    Grammar,
+    Health,
+    HttpClients,
+    JsonSchema,
+    ModelInfo,
+    Regex,
+    unsupported,
+)
+from backends.errors import BackendError, EngineStartError
 from backends.model_file import resolve_model_path
+from backends.openai_compat import (
+    bind_extra_body,
+    bind_json_schema,
+    make_openai_chat_model,
+    openai_health,
+    translate_openai_error,
+    verify_openai_reply,
+)
+from backends.settings import BackendConfig, EmbeddedBackend, EmbeddedSettings, GenerationParams
 
-__all__ = ["EmbeddedEngine", "get_engine"]
+__all__ = [
+    "EmbeddedEngine",
+    "capabilities",
+    "constrain",
+    "get_engine",
+    "health",
+    "make_chat_model",
+    "model_info",
+    "translate",
+    "verify_reply",
+]
+
+# llama.cpp's names for the sampling parameters OpenAI's API does not have.
+EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repeat_penalty"}
 
 
 def _port_is_free(port: int) -> bool:
@@ -132,3 +171,81 @@ def get_engine(settings: EmbeddedSettings) -> EmbeddedEngine:
         if engine is None:
             engine = _engines[settings] = EmbeddedEngine(settings)
         return engine
+
+
+def _embedded(cfg: BackendConfig) -> EmbeddedBackend:
+    assert isinstance(cfg, EmbeddedBackend), f"{cfg.name} is not an embedded backend"
+    return cfg
+
+
+def capabilities(cfg: BackendConfig) -> Capabilities:
+    """Return what llama.cpp's server does (its regex support is via GBNF, not regex)."""
+    return Capabilities(native_tools=False, json_schema=True, regex=False, ebnf=True, choices=True,
+                        parallel_sampling=True, logprobs=True, cached_tokens=True)
+
+
+def make_chat_model(
+    cfg: BackendConfig, params: GenerationParams, clients: HttpClients
+) -> BaseChatModel:
+    """Start the engine if needed (blocking) and build a ChatOpenAI for it."""
+    embedded = _embedded(cfg)
+    engine = get_engine(embedded.engine)
+    root = engine.start()
+    return make_openai_chat_model(
+        base_url=f"{root}/v1", model=engine.model_path or "embedded", api_key="not-needed",
+        params=embedded.params.merged(params), timeout_s=embedded.timeout_s,
+        http_client=clients.sync, http_async_client=clients.async_, extra_names=EXTRA_NAMES,
+    )
+
+
+def _gbnf_literal(text: str) -> str:
+    return json.dumps(text)  # GBNF string literals use JSON's escapes
+
+
+def constrain(
+    model: BaseChatModel, constraint: Constraint, cfg: BackendConfig
+) -> Runnable[LanguageModelInput, BaseMessage]:
+    """Bind llama.cpp's ``response_format`` or GBNF ``grammar`` for ``constraint``."""
+    match constraint:
+        case JsonSchema(schema):
+            return bind_json_schema(model, schema)
+        case Choice(options):
+            grammar = "root ::= " + " | ".join(_gbnf_literal(o) for o in options)
+            return bind_extra_body(model, {"grammar": grammar})
+        case Grammar(ebnf):
+            return bind_extra_body(model, {"grammar": ebnf})
+        case Regex():
+            raise unsupported(cfg, constraint)
+
+
+async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
+    """Report whether the engine has started; a check never starts it."""
+    engine = get_engine(_embedded(cfg).engine)
+    if not engine.started:
+        return Health(cfg.name, cfg.kind, True, False, 0.0, "starts on first use")
+    return await openai_health(cfg.name, cfg.kind, engine.base_url, engine.model_path or "",
+                               client, {})
+
+
+async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
+    """Read context per slot and quantisation from ``/props`` (starts the engine)."""
+    engine = get_engine(_embedded(cfg).engine)
+    root = await asyncio.to_thread(engine.start)
+    props = (await client.get(f"{root}/props")).json()
+    return ModelInfo(
+        backend=cfg.name, model=str(props.get("model_path", engine.model_path)),
+        context_length=int(props["default_generation_settings"]["n_ctx"]),
+        quantization=props.get("model_ftype"),
+    )
+
+
+def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
+    """Map the openai SDK's exceptions onto ours."""
+    return translate_openai_error(exc, backend=cfg.name, model=None)
+
+
+def verify_reply(
+    reply: AIMessage, messages: Sequence[BaseMessage], cfg: BackendConfig
+) -> None:
+    """Refuse a reply whose stream was cut before the server finished it."""
+    verify_openai_reply(reply, cfg.name)

@@ -7,14 +7,18 @@ backend and never cross event loops), one retry layer (ours, so the SDK's
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from backends.config import GenerationParams
+from backends.base import Health
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -22,8 +26,18 @@ from backends.errors import (
     ContextTooLong,
     InvalidRequest,
 )
+from backends.settings import GenerationParams
 
-__all__ = ["json_schema_format", "make_openai_chat_model", "translate_openai_error"]
+__all__ = [
+    "bind_extra_body",
+    "bind_json_schema",
+    "json_schema_format",
+    "make_openai_chat_model",
+    "openai_health",
+    "openai_models",
+    "translate_openai_error",
+    "verify_openai_reply",
+]
 
 # Error "type" values servers use for a prompt longer than the context window.
 CONTEXT_ERROR_TYPES = frozenset({"exceed_context_size_error", "context_length_exceeded"})
@@ -120,3 +134,50 @@ def translate_openai_error(
     if isinstance(exc, openai.OpenAIError):
         return BackendUnavailable(f"{type(exc).__name__}: {exc}", **where)
     return None
+
+
+def bind_extra_body(model: BaseChatModel, fields: dict[str, Any]) -> Runnable[Any, BaseMessage]:
+    """Bind request-body fields on top of the ones ``model`` already sends."""
+    current = getattr(model, "extra_body", None) or {}
+    return model.bind(extra_body={**current, **fields})
+
+
+def bind_json_schema(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, BaseMessage]:
+    """Bind OpenAI's ``response_format`` json_schema, which the server enforces."""
+    return model.bind(response_format=json_schema_format(schema))
+
+
+async def openai_health(
+    cfg_name: str, kind: str, root: str, model: str, client: httpx.AsyncClient,
+    headers: dict[str, str],
+) -> Health:
+    """Check ``/health`` and that ``/v1/models`` lists ``model``."""
+    started = time.perf_counter()
+    try:
+        (await client.get(f"{root}/health", headers=headers)).raise_for_status()
+        listed = await openai_models(root, client, headers)
+    except (httpx.HTTPError, ValueError) as exc:
+        return Health(cfg_name, kind, False, False, _ms(started), f"{type(exc).__name__}: {exc}")
+    loaded = model in listed
+    detail = "" if loaded else f"serves {sorted(listed)}, not {model!r}"
+    return Health(cfg_name, kind, True, loaded, _ms(started), detail)
+
+
+async def openai_models(
+    root: str, client: httpx.AsyncClient, headers: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Return ``/v1/models`` as {model id: entry}."""
+    response = await client.get(f"{root}/v1/models", headers=headers)
+    response.raise_for_status()
+    return {entry["id"]: entry for entry in response.json().get("data", [])}
+
+
+def verify_openai_reply(reply: AIMessage, backend: str) -> None:
+    """Refuse a reply whose stream ended without a finish reason (a cut connection)."""
+    if not reply.response_metadata.get("finish_reason"):
+        raise BackendUnavailable("the reply ended without a finish reason: the stream was cut",
+                                 backend=backend)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -87,3 +87,52 @@ def test_generation_params_validate_and_merge():
         GenerationParams(temperature=5)
     with pytest.raises(ValueError):
         GenerationParams(top_p=0)
+
+
+def test_tools_table_resolves_folders_next_to_the_file(tmp_path):
+    path = write(tmp_path, '[backends.e]\nkind = "embedded"\n[tools]\nfiles_root = "docs"\n'
+                           'fetch_allow_hosts = ["intranet.local"]\n')
+    tools = load_config(path).tools
+    assert tools.files_root == str(tmp_path / "docs")
+    assert tools.fetch_allow_hosts == ("intranet.local",)
+    with pytest.raises(GraphConfigError, match="tools.files_rot"):
+        load_config(write(tmp_path, '[backends.e]\nkind = "embedded"\n[tools]\nfiles_rot = "x"\n'))
+
+
+def test_remote_backends_need_a_url_and_model(tmp_path):
+    path = write(tmp_path, '[backends.v]\nkind = "vllm"\nbase_url = "ftp://x"\n')
+    with pytest.raises(GraphConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "backends.v.base_url" in message and "http://host:port" in message
+    assert "backends.v.model" in message
+
+
+def test_settings_of_another_kind_are_refused(tmp_path):
+    path = write(tmp_path, '[backends.s]\nkind = "sglang"\nbase_url = "http://127.0.0.1:1"\n'
+                           'model = "m"\nnum_ctx = 4096\n')
+    with pytest.raises(GraphConfigError, match="backends.s.num_ctx"):
+        load_config(path)
+
+
+def test_chains_must_name_declared_backends(tmp_path):
+    path = write(tmp_path, '[backends.e]\nkind = "embedded"\n[chains]\nplanner = ["gpu", "e"]\n'
+                           'e = ["e"]\nempty = []\n')
+    with pytest.raises(GraphConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "chains.planner[0]: 'gpu' is not a declared backend" in message
+    assert "chains.e: a chain cannot share the name of a backend" in message
+    assert "chains.empty: must be a non-empty list" in message
+
+
+def test_chain_lookup_and_env_overrides(tmp_path, monkeypatch):
+    path = write(tmp_path, '[backends.e]\nkind = "embedded"\n[backends.my-vllm]\nkind = "vllm"\n'
+                           'base_url = "http://127.0.0.1:8000"\nmodel = "m"\n'
+                           '[chains]\nplanner = ["my-vllm", "e"]\n')
+    monkeypatch.setenv("AGENT_ROUTER_MY_VLLM_BASE_URL", "http://127.0.0.1:9000/")
+    config = load_config(path)
+    assert [b.name for b in config.chain("planner", key="k")] == ["my-vllm", "e"]
+    assert [b.name for b in config.chain("e", key="k")] == ["e"]
+    assert config.backends["my-vllm"].base_url == "http://127.0.0.1:9000"
+    assert config.names() == ["planner", "e", "my-vllm"]

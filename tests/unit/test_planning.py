@@ -4,6 +4,7 @@ from pydantic import ValidationError
 from agents.context import Context, run_context
 from agents.planning import MAX_PLAN_STEPS, plan_model, planner_system, select_tools
 from backends.errors import GraphConfigError
+from tools.base import tool_info
 from tools.registry import TOOLS
 
 ALL = select_tools(None)
@@ -49,7 +50,15 @@ def test_unknown_tool_names_the_tools_key():
     assert caught.value.key == "tools"
     assert "rm_rf" in str(caught.value)
     assert select_tools(["datetime", "calculator", "datetime"]) == ("calculator", "datetime")
-    assert select_tools([]) == tuple(sorted(TOOLS))
+    assert select_tools(["web_search"]) == ("web_search",), "network tools can be enabled"
+
+
+def test_default_tools_are_the_safe_ones():
+    default = select_tools(None)
+    assert select_tools([]) == default
+    assert default == tuple(sorted(n for n, t in TOOLS.items() if tool_info(t).risk == "safe"))
+    assert {"calculator", "datetime", "unit_convert"} <= set(default)
+    assert "web_search" not in default and "fetch_url" not in default
 
 
 def test_planner_prompt_is_byte_stable_and_shows_only_enabled_tools():

@@ -1,0 +1,137 @@
+"""SGLang's server, through its OpenAI-compatible chat API.
+
+Constrained decoding uses SGLang's own fields: ``regex`` and ``ebnf`` in the
+request body, ``response_format`` for JSON schemas (one constraint per request).
+A fixed set of choices becomes a regex alternation, which SGLang compiles into
+its decoding grammar.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import httpx
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+
+from backends.base import (
+    Capabilities,
+    Choice,
+    Constraint,
+    Grammar,
+    Health,
+    HttpClients,
+    JsonSchema,
+    ModelInfo,
+    Regex,
+)
+from backends.config import api_key
+from backends.errors import BackendError
+from backends.openai_compat import (
+    bind_extra_body,
+    bind_json_schema,
+    make_openai_chat_model,
+    openai_models,
+    translate_openai_error,
+    verify_openai_reply,
+)
+from backends.settings import BackendConfig, GenerationParams, SGLangBackend
+
+__all__ = ["capabilities", "constrain", "health", "make_chat_model", "model_info", "translate",
+           "verify_reply"]
+
+EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repetition_penalty"}
+
+
+def _sglang(cfg: BackendConfig) -> SGLangBackend:
+    assert isinstance(cfg, SGLangBackend), f"{cfg.name} is not an SGLang backend"
+    return cfg
+
+
+def _headers(cfg: SGLangBackend) -> dict[str, str]:
+    key = api_key(cfg)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def capabilities(cfg: BackendConfig) -> Capabilities:
+    """Return what an SGLang server can do (tool calls need its --tool-call-parser)."""
+    return Capabilities(native_tools=True, json_schema=True, regex=True, ebnf=True, choices=True,
+                        parallel_sampling=True, logprobs=True, cached_tokens=True)
+
+
+def make_chat_model(
+    cfg: BackendConfig, params: GenerationParams, clients: HttpClients
+) -> BaseChatModel:
+    """Build a ChatOpenAI for SGLang's ``/v1`` API."""
+    sglang = _sglang(cfg)
+    return make_openai_chat_model(
+        base_url=f"{sglang.base_url}/v1", model=sglang.model, api_key=api_key(sglang) or "EMPTY",
+        params=sglang.params.merged(params), timeout_s=sglang.timeout_s,
+        http_client=clients.sync, http_async_client=clients.async_, extra_names=EXTRA_NAMES,
+    )
+
+
+def choice_regex(options: tuple[str, ...]) -> str:
+    """Return a regex matching exactly one of ``options``."""
+    return "(" + "|".join(re.escape(option) for option in options) + ")"
+
+
+def constrain(
+    model: BaseChatModel, constraint: Constraint, cfg: BackendConfig
+) -> Runnable[LanguageModelInput, BaseMessage]:
+    """Bind SGLang's constraint field for ``constraint``."""
+    match constraint:
+        case JsonSchema(schema):
+            return bind_json_schema(model, schema)
+        case Regex(pattern):
+            return bind_extra_body(model, {"regex": pattern})
+        case Choice(options):
+            return bind_extra_body(model, {"regex": choice_regex(options)})
+        case Grammar(ebnf):
+            return bind_extra_body(model, {"ebnf": ebnf})
+
+
+async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
+    """Check ``/health`` and that ``/get_model_info`` reports the configured model."""
+    sglang = _sglang(cfg)
+    started = time.perf_counter()
+    try:
+        (await client.get(f"{sglang.base_url}/health", headers=_headers(sglang))
+         ).raise_for_status()
+        info = await client.get(f"{sglang.base_url}/get_model_info", headers=_headers(sglang))
+        info.raise_for_status()
+        served = str(info.json().get("model_path", ""))
+    except (httpx.HTTPError, ValueError) as exc:
+        return Health(sglang.name, sglang.kind, False, False,
+                      round((time.perf_counter() - started) * 1000, 1),
+                      f"{type(exc).__name__}: {exc}")
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    loaded = served == sglang.model
+    return Health(sglang.name, sglang.kind, True, loaded, latency,
+                  "" if loaded else f"serves {served!r}, not {sglang.model!r}")
+
+
+async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
+    """Read the model from ``/get_model_info`` and its context from ``/v1/models``."""
+    sglang = _sglang(cfg)
+    info = await client.get(f"{sglang.base_url}/get_model_info", headers=_headers(sglang))
+    info.raise_for_status()
+    served = str(info.json().get("model_path", sglang.model))
+    entry = (await openai_models(sglang.base_url, client, _headers(sglang))).get(served, {})
+    length = entry.get("max_model_len")
+    return ModelInfo(sglang.name, served, int(length) if length else sglang.context_length)
+
+
+def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
+    """Map the openai SDK's exceptions onto ours."""
+    return translate_openai_error(exc, backend=cfg.name, model=getattr(cfg, "model", None))
+
+
+def verify_reply(
+    reply: AIMessage, messages: Sequence[BaseMessage], cfg: BackendConfig
+) -> None:
+    """Refuse a reply whose stream was cut before the server finished it."""
+    verify_openai_reply(reply, cfg.name)

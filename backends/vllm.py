@@ -1,0 +1,123 @@
+"""vLLM's OpenAI-compatible server, through ChatOpenAI.
+
+Constrained decoding uses vLLM's own request fields: ``structured_outputs``
+(``json``, ``regex``, ``choice``, ``grammar``) since v0.12, or the older
+``guided_*`` fields, chosen by the backend's ``structured_outputs`` setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+
+from backends.base import (
+    Capabilities,
+    Choice,
+    Constraint,
+    Grammar,
+    Health,
+    HttpClients,
+    JsonSchema,
+    ModelInfo,
+    Regex,
+)
+from backends.config import api_key
+from backends.errors import BackendError
+from backends.openai_compat import (
+    bind_extra_body,
+    make_openai_chat_model,
+    openai_health,
+    openai_models,
+    translate_openai_error,
+    verify_openai_reply,
+)
+from backends.settings import BackendConfig, GenerationParams, VLLMBackend
+
+__all__ = ["capabilities", "constrain", "health", "make_chat_model", "model_info", "translate",
+           "verify_reply"]
+
+EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repetition_penalty"}
+
+
+def _vllm(cfg: BackendConfig) -> VLLMBackend:
+    assert isinstance(cfg, VLLMBackend), f"{cfg.name} is not a vLLM backend"
+    return cfg
+
+
+def _headers(cfg: VLLMBackend) -> dict[str, str]:
+    key = api_key(cfg)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def capabilities(cfg: BackendConfig) -> Capabilities:
+    """Return what a vLLM server can do (tool calls need its --tool-call-parser)."""
+    return Capabilities(native_tools=True, json_schema=True, regex=True, ebnf=True, choices=True,
+                        parallel_sampling=True, logprobs=True, cached_tokens=True)
+
+
+def make_chat_model(
+    cfg: BackendConfig, params: GenerationParams, clients: HttpClients
+) -> BaseChatModel:
+    """Build a ChatOpenAI for the vLLM server."""
+    vllm = _vllm(cfg)
+    return make_openai_chat_model(
+        base_url=f"{vllm.base_url}/v1", model=vllm.model, api_key=api_key(vllm) or "EMPTY",
+        params=vllm.params.merged(params), timeout_s=vllm.timeout_s,
+        http_client=clients.sync, http_async_client=clients.async_, extra_names=EXTRA_NAMES,
+    )
+
+
+def constraint_fields(constraint: Constraint, family: str) -> dict[str, Any]:
+    """Return the request-body fields that make vLLM enforce ``constraint``."""
+    value: Any
+    match constraint:
+        case JsonSchema(schema):
+            name, value = "json", schema.model_json_schema()
+        case Regex(pattern):
+            name, value = "regex", pattern
+        case Choice(options):
+            name, value = "choice", list(options)
+        case Grammar(ebnf):
+            name, value = "grammar", ebnf
+    if family == "guided":
+        return {f"guided_{name}": value}
+    return {"structured_outputs": {name: value}}
+
+
+def constrain(
+    model: BaseChatModel, constraint: Constraint, cfg: BackendConfig
+) -> Runnable[LanguageModelInput, BaseMessage]:
+    """Bind vLLM's structured-output fields for ``constraint``."""
+    return bind_extra_body(model, constraint_fields(constraint, _vllm(cfg).structured_outputs))
+
+
+async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
+    """Check ``/health`` and that ``/v1/models`` serves the configured model."""
+    vllm = _vllm(cfg)
+    return await openai_health(vllm.name, vllm.kind, vllm.base_url, vllm.model, client,
+                               _headers(vllm))
+
+
+async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
+    """Read the model's context length (``max_model_len``) from ``/v1/models``."""
+    vllm = _vllm(cfg)
+    entry = (await openai_models(vllm.base_url, client, _headers(vllm))).get(vllm.model, {})
+    length = entry.get("max_model_len")
+    return ModelInfo(vllm.name, vllm.model, int(length) if length else vllm.context_length)
+
+
+def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
+    """Map the openai SDK's exceptions onto ours."""
+    return translate_openai_error(exc, backend=cfg.name, model=getattr(cfg, "model", None))
+
+
+def verify_reply(
+    reply: AIMessage, messages: Sequence[BaseMessage], cfg: BackendConfig
+) -> None:
+    """Refuse a reply whose stream was cut before the server finished it."""
+    verify_openai_reply(reply, cfg.name)
