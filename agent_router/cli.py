@@ -18,7 +18,7 @@ from typing import Any
 
 from backends.errors import AppError
 
-__all__ = ["main", "metrics_table"]
+__all__ = ["main", "metrics_table", "render_table"]
 
 DEFAULT_QUESTION = "What is 17 * 23?"
 STUDIO = "https://smith.langchain.com/studio/?baseUrl={api}"
@@ -96,6 +96,74 @@ def _cmd_models_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Render rows under a header as left-aligned, fixed-width text columns."""
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in (header, *rows)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+async def _backend_rows(names: Sequence[str]) -> list[tuple[Any, Any, Any]]:
+    from backends.chat import health, model_info
+    from backends.config import load_config
+
+    config = load_config()
+
+    async def check(name: str) -> tuple[Any, Any, Any]:
+        cfg = config.backends[name]
+        status = await health(cfg)
+        info: object = None
+        if status.reachable:
+            try:
+                info = await model_info(cfg)
+            except (AppError, OSError, ValueError, KeyError) as exc:
+                info = exc
+        return cfg, status, info
+
+    return list(await asyncio.gather(*(check(name) for name in names)))
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    from backends.config import load_config
+
+    config = load_config()
+    rows = asyncio.run(_backend_rows(sorted(config.backends)))
+    table = []
+    for cfg, status, info in rows:
+        context = getattr(info, "context_length", None)
+        state = ("up" if status.model_loaded else "model missing") if status.reachable else "down"
+        table.append((cfg.name, cfg.kind, getattr(cfg, "base_url", "in-process"),
+                      state, f"{status.latency_ms:.0f}", str(context or "-"),
+                      "yes" if cfg.local else "no", status.detail[:60]))
+    print(render_table(("backend", "kind", "url", "status", "ms", "context", "local", "note"),
+                       table))
+    print()
+    for chain, members in sorted(config.chains.items()):
+        print(f"chain {chain}: {' -> '.join(members)}")
+    down = {cfg.name for cfg, status, _ in rows if not status.reachable}
+    first_down = sorted({m[0] for m in config.chains.values()} & down)
+    if args.strict and first_down:
+        print(f"error: first backend of a chain is down: {', '.join(first_down)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_tools(args: argparse.Namespace) -> int:
+    from tools.base import tool_info
+    from tools.registry import TOOLS
+
+    rows = []
+    for name, tool in sorted(TOOLS.items()):
+        info = tool_info(tool)
+        rows.append((name, info.risk, "yes" if info.network else "no", f"{info.timeout_s:g}",
+                     tool.description.split(". ")[0][:70]))
+    print(render_table(("tool", "risk", "network", "timeout s", "description"), rows))
+    return 0
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -143,6 +211,14 @@ def _parser() -> argparse.ArgumentParser:
     pull.set_defaults(run=_cmd_models_pull)
     path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
     path.set_defaults(run=_cmd_models_path)
+
+    backends = commands.add_parser("backends", help="check every configured backend")
+    backends.add_argument("--strict", action="store_true",
+                          help="exit 1 if the first backend of any chain is down")
+    backends.set_defaults(run=_cmd_backends)
+
+    tools = commands.add_parser("tools", help="list the registered tools")
+    tools.set_defaults(run=_cmd_tools)
 
     dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")
     dev.add_argument("--port", type=int, default=0, help="port (default: a free one)")

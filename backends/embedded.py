@@ -34,7 +34,7 @@ from backends.base import (
     Regex,
     unsupported,
 )
-from backends.errors import BackendError, EngineStartError
+from backends.errors import BackendError, EngineStartError, ModelFileError
 from backends.model_file import resolve_model_path
 from backends.openai_compat import (
     bind_extra_body,
@@ -222,7 +222,11 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
     """Report whether the engine has started; a check never starts it."""
     engine = get_engine(_embedded(cfg).engine)
     if not engine.started:
-        return Health(cfg.name, cfg.kind, True, False, 0.0, "starts on first use")
+        try:
+            path = await asyncio.to_thread(resolve_model_path, engine.settings.model_path)
+        except ModelFileError as exc:
+            return Health(cfg.name, cfg.kind, True, False, 0.0, str(exc))
+        return Health(cfg.name, cfg.kind, True, True, 0.0, f"starts on first use ({path.name})")
     return await openai_health(cfg.name, cfg.kind, engine.base_url, engine.model_path or "",
                                client, {})
 

@@ -7,11 +7,12 @@ silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "KINDS",
@@ -61,13 +62,24 @@ class EmbeddedSettings(BaseModel):
     verbose: bool = False
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Backend(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     timeout_s: Annotated[float, Field(gt=0)] = 120.0
     connect_timeout_s: Annotated[float, Field(gt=0)] = 3.0
-    local: bool = True
+    local: bool = Field(
+        default=True, description="Data sent here stays on machines the user controls."
+    )
     context_length: Annotated[int, Field(ge=256)] | None = None
     params: GenerationParams = GenerationParams()
     max_retries: Annotated[int, Field(ge=0, le=5)] = 1
@@ -92,6 +104,17 @@ class RemoteBackend(_Backend):
         default=None, description="Name of the environment variable holding the API key."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _local_only_on_loopback(cls, data: Any) -> Any:
+        # A server elsewhere on the network is not "local" unless the user says so:
+        # privacy routing must never send sensitive requests there by default.
+        if isinstance(data, dict) and "local" not in data and isinstance(
+                data.get("base_url"), str):
+            with contextlib.suppress(httpx.InvalidURL, ValueError):
+                return {**data, "local": _is_loopback(httpx.URL(data["base_url"]).host)}
+        return data
+
     @field_validator("base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -103,16 +126,6 @@ class RemoteBackend(_Backend):
             raise ValueError(f"{value!r} must look like http://host:port")
         return value.rstrip("/")
 
-    @property
-    def is_loopback(self) -> bool:
-        """Tell whether the server runs on this machine."""
-        host = httpx.URL(self.base_url).host
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
 
 
 class VLLMBackend(RemoteBackend):

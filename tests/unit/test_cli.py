@@ -46,3 +46,36 @@ def test_usage_errors_exit_with_argparse_status():
     with pytest.raises(SystemExit) as caught:
         main(["fly"])
     assert caught.value.code == 2
+
+
+def test_tools_command_lists_every_registered_tool(capsys):
+    from tools.registry import TOOLS
+
+    assert main(["tools"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["tool", "risk", "network"]
+    listed = {line.split()[0]: line.split()[1] for line in lines[2:]}
+    assert set(listed) == set(TOOLS)
+    assert listed["calculator"] == "safe" and listed["fetch_url"] == "network"
+
+
+def test_backends_command_reports_down_servers_and_strict_fails(tmp_path, monkeypatch, capsys):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "backends.toml"
+    config.write_text(f'[chains]\nplanner = ["gone", "e"]\n[backends.e]\nkind = "embedded"\n'
+                      f'[backends.gone]\nkind = "ollama"\nbase_url = "http://127.0.0.1:{port}"\n'
+                      'model = "m"\n')
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+    monkeypatch.setenv("AGENT_ROUTER_MODEL", str(tmp_path / "absent.gguf"))
+    assert main(["backends"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line.strip()}
+    assert rows["gone"][3] == "down"
+    assert rows["e"][3] == "model", "an embedded engine without its model file says so"
+    assert "chain planner: gone -> e" in out
+    assert main(["backends", "--strict"]) == 1
+    assert "first backend of a chain is down: gone" in capsys.readouterr().err

@@ -136,3 +136,15 @@ def test_chain_lookup_and_env_overrides(tmp_path, monkeypatch):
     assert [b.name for b in config.chain("e", key="k")] == ["e"]
     assert config.backends["my-vllm"].base_url == "http://127.0.0.1:9000"
     assert config.names() == ["planner", "e", "my-vllm"]
+
+
+def test_remote_backends_are_local_only_on_loopback_unless_declared(tmp_path):
+    path = write(tmp_path, '[backends.here]\nkind = "ollama"\nbase_url = "http://127.0.0.1:1"\n'
+                           'model = "m"\n[backends.there]\nkind = "vllm"\n'
+                           'base_url = "http://gpu-box.lan:8000"\nmodel = "m"\n'
+                           '[backends.lab]\nkind = "sglang"\nbase_url = "http://10.0.0.9:30000"\n'
+                           'model = "m"\nlocal = true\n')
+    backends = load_config(path).backends
+    assert backends["here"].local is True
+    assert backends["there"].local is False
+    assert backends["lab"].local is True, "the user may declare their own network local"
