@@ -7,6 +7,7 @@ backend and never cross event loops), one retry layer (ours, so the SDK's
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -113,9 +114,18 @@ def _error_type(exc: openai.APIStatusError) -> str | None:
 
 
 def translate_openai_error(
-    exc: BaseException, *, backend: str, model: str | None
+    exc: BaseException, *, backend: str, model: str | None,
+    context_phrases: tuple[str, ...] = (),
 ) -> BackendError | None:
-    """Map an ``openai`` SDK exception onto our tree; None if it is not one of theirs."""
+    """Map an ``openai`` SDK exception onto our tree; None if it is not one of theirs.
+
+    Args:
+        exc: the exception the SDK raised.
+        backend: the backend's name, carried by the mapped error.
+        model: the model asked for.
+        context_phrases: text by which a server that sends context overflow as a
+            plain BadRequestError (vLLM, SGLang) says so; matched only on HTTP 400.
+    """
     where: dict[str, Any] = {"backend": backend, "model": model}
     if isinstance(exc, openai.APITimeoutError):
         return BackendTimeout(f"no answer in time: {exc}", **where)
@@ -124,11 +134,16 @@ def translate_openai_error(
     if isinstance(exc, openai.APIStatusError):
         request_id = exc.request_id
         where["request_id"] = request_id
-        if _error_type(exc) in CONTEXT_ERROR_TYPES:
+        overflow_said = exc.status_code == 400 and any(
+            phrase in exc.message for phrase in context_phrases)
+        if _error_type(exc) in CONTEXT_ERROR_TYPES or overflow_said:
             return ContextTooLong(f"prompt exceeds the context window: {exc.message}", **where)
         if exc.status_code == 429 or exc.status_code >= 500:
             return BackendUnavailable(f"HTTP {exc.status_code}: {exc.message}", **where)
         return InvalidRequest(f"HTTP {exc.status_code}: {exc.message}", **where)
+    if isinstance(exc, json.JSONDecodeError):
+        # The SDK lets a garbled 200 body escape as a raw JSONDecodeError.
+        return BackendUnavailable(f"the server sent a malformed body: {exc}", **where)
     if isinstance(exc, openai.APIResponseValidationError | openai.LengthFinishReasonError):
         return InvalidRequest(f"unusable response: {exc}", **where)
     if isinstance(exc, openai.OpenAIError):

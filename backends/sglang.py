@@ -8,7 +8,7 @@ its decoding grammar.
 
 from __future__ import annotations
 
-import re
+import json
 import time
 from collections.abc import Sequence
 
@@ -29,7 +29,13 @@ from backends.base import (
     Regex,
 )
 from backends.config import api_key
-from backends.errors import BackendError
+from backends.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ContextTooLong,
+    InvalidRequest,
+)
 from backends.openai_compat import (
     bind_extra_body,
     bind_json_schema,
@@ -39,11 +45,14 @@ from backends.openai_compat import (
     verify_openai_reply,
 )
 from backends.settings import BackendConfig, GenerationParams, SGLangBackend
+from backends.sglang_native import ChatSGLangNative, choice_regex, constraint_params
 
 __all__ = ["capabilities", "constrain", "health", "make_chat_model", "model_info", "translate",
            "verify_reply"]
 
 EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repetition_penalty"}
+# SGLang reports context overflow only as a plain 400 with one of these wordings.
+CONTEXT_PHRASES = ("longer than the model's context length", "exceeds the maximum allowed length")
 
 
 def _sglang(cfg: BackendConfig) -> SGLangBackend:
@@ -65,8 +74,12 @@ def capabilities(cfg: BackendConfig) -> Capabilities:
 def make_chat_model(
     cfg: BackendConfig, params: GenerationParams, clients: HttpClients
 ) -> BaseChatModel:
-    """Build a ChatOpenAI for SGLang's ``/v1`` API."""
+    """Build a chat model for SGLang's ``/v1`` API, or its native ``/generate`` one."""
     sglang = _sglang(cfg)
+    if sglang.api == "native":
+        return ChatSGLangNative(base_url=sglang.base_url, model=sglang.model,
+                                params=sglang.params.merged(params), headers=_headers(sglang),
+                                http_client=clients.sync, http_async_client=clients.async_)
     return make_openai_chat_model(
         base_url=f"{sglang.base_url}/v1", model=sglang.model, api_key=api_key(sglang) or "EMPTY",
         params=sglang.params.merged(params), timeout_s=sglang.timeout_s,
@@ -74,15 +87,12 @@ def make_chat_model(
     )
 
 
-def choice_regex(options: tuple[str, ...]) -> str:
-    """Return a regex matching exactly one of ``options``."""
-    return "(" + "|".join(re.escape(option) for option in options) + ")"
-
-
 def constrain(
     model: BaseChatModel, constraint: Constraint, cfg: BackendConfig
 ) -> Runnable[LanguageModelInput, BaseMessage]:
-    """Bind SGLang's constraint field for ``constraint``."""
+    """Bind SGLang's constraint field for ``constraint`` (one per request)."""
+    if isinstance(model, ChatSGLangNative):
+        return model.bind(sampling_extra=constraint_params(constraint))
     match constraint:
         case JsonSchema(schema):
             return bind_json_schema(model, schema)
@@ -126,8 +136,23 @@ async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo
 
 
 def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
-    """Map the openai SDK's exceptions onto ours."""
-    return translate_openai_error(exc, backend=cfg.name, model=getattr(cfg, "model", None))
+    """Map the openai SDK's (chat API) or httpx's (native API) exceptions onto ours."""
+    backend, model = cfg.name, getattr(cfg, "model", None)
+    if isinstance(exc, httpx.HTTPStatusError):
+        status, text = exc.response.status_code, exc.response.text
+        if status == 400 and any(phrase in text for phrase in CONTEXT_PHRASES):
+            return ContextTooLong(f"prompt exceeds the context window: {text[:200]}",
+                                  backend=backend, model=model)
+        if status == 429 or status >= 500:
+            return BackendUnavailable(f"HTTP {status}: {text[:200]}", backend=backend,
+                                      model=model)
+        return InvalidRequest(f"HTTP {status}: {text[:200]}", backend=backend, model=model)
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendTimeout(f"no answer in time: {exc}", backend=backend, model=model)
+    if isinstance(exc, httpx.TransportError | json.JSONDecodeError):
+        return BackendUnavailable(f"{type(exc).__name__}: {exc}", backend=backend, model=model)
+    return translate_openai_error(exc, backend=backend, model=model,
+                                  context_phrases=CONTEXT_PHRASES)
 
 
 def verify_reply(

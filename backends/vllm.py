@@ -42,6 +42,8 @@ __all__ = ["capabilities", "constrain", "health", "make_chat_model", "model_info
            "verify_reply"]
 
 EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repetition_penalty"}
+# vLLM reports context overflow only as a BadRequestError with this wording.
+CONTEXT_PHRASES = ("maximum context length",)
 
 
 def _vllm(cfg: BackendConfig) -> VLLMBackend:
@@ -113,7 +115,8 @@ async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo
 
 def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
     """Map the openai SDK's exceptions onto ours."""
-    return translate_openai_error(exc, backend=cfg.name, model=getattr(cfg, "model", None))
+    return translate_openai_error(exc, backend=cfg.name, model=getattr(cfg, "model", None),
+                                  context_phrases=CONTEXT_PHRASES)
 
 
 def verify_reply(
