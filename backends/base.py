@@ -8,6 +8,8 @@ its own request fields, or raises ``InvalidRequest`` when it cannot enforce it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +34,7 @@ __all__ = [
     "JsonSchema",
     "ModelInfo",
     "Regex",
+    "read_choice",
     "unsupported",
 ]
 
@@ -141,6 +144,21 @@ class Engine(Protocol):
         self, reply: AIMessage, messages: Sequence[BaseMessage], cfg: BackendConfig
     ) -> None:
         """Raise a BackendError if ``reply`` is incomplete or answers a mangled prompt."""
+
+
+def read_choice(text: str, options: Sequence[str], backend: str) -> str:
+    """Return which of ``options`` a Choice-constrained reply picked.
+
+    Engines that enforce choices through a JSON string enum (Ollama) answer
+    ``"red"`` with quotes; the others answer ``red``.
+    """
+    picked = text.strip()
+    if picked.startswith('"'):
+        with contextlib.suppress(json.JSONDecodeError):
+            picked = str(json.loads(picked))
+    if picked not in options:
+        raise InvalidRequest(f"reply {text!r} is none of {list(options)}", backend=backend)
+    return picked
 
 
 def unsupported(cfg: BackendConfig, constraint: Constraint) -> InvalidRequest:

@@ -145,6 +145,11 @@ class SGLangBackend(RemoteBackend):
     api: Literal["openai", "native"] = Field(
         default="openai", description="Which API chat calls use."
     )
+    chat_template: str | None = Field(
+        default=None,
+        description="sglang frontend template name (e.g. 'chatml') for the native API; "
+                    "unset: guessed from the model name, which misses some models.",
+    )
 
 
 class OllamaBackend(RemoteBackend):
@@ -153,6 +158,14 @@ class OllamaBackend(RemoteBackend):
     kind: Literal["ollama"]
     num_ctx: Annotated[int, Field(ge=256)] = 4096
     keep_alive: str | int = "5m"
+
+    @field_validator("params")
+    @classmethod
+    def _params_ollama_can_send(cls, params: GenerationParams) -> GenerationParams:
+        if params.frequency_penalty is not None:
+            raise ValueError("Ollama backends cannot honour frequency_penalty (ChatOllama "
+                             "has no such option); use repetition_penalty instead")
+        return params
 
 
 class ToolSettings(BaseModel):

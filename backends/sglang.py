@@ -78,6 +78,7 @@ def make_chat_model(
     sglang = _sglang(cfg)
     if sglang.api == "native":
         return ChatSGLangNative(base_url=sglang.base_url, model=sglang.model,
+                                chat_template=sglang.chat_template,
                                 params=sglang.params.merged(params), headers=_headers(sglang),
                                 http_client=clients.sync, http_async_client=clients.async_)
     return make_openai_chat_model(

@@ -80,6 +80,7 @@ class ChatSGLangNative(BaseChatModel):
 
     base_url: str
     model: str
+    chat_template: str | None = None
     params: GenerationParams = GenerationParams()
     headers: dict[str, str] = {}
     http_client: httpx.Client
@@ -91,9 +92,10 @@ class ChatSGLangNative(BaseChatModel):
 
     def render(self, messages: Sequence[BaseMessage]) -> str:
         """Render ``messages`` with the frontend's chat template for the served model."""
-        from sglang.lang.chat_template import get_chat_template_by_model_path
+        from sglang.lang.chat_template import get_chat_template, get_chat_template_by_model_path
 
-        template = get_chat_template_by_model_path(self.model)
+        template = (get_chat_template(self.chat_template) if self.chat_template
+                    else get_chat_template_by_model_path(self.model))
         history: list[dict[str, str]] = []
         parts = []
         for message in messages:

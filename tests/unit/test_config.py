@@ -148,3 +148,12 @@ def test_remote_backends_are_local_only_on_loopback_unless_declared(tmp_path):
     assert backends["here"].local is True
     assert backends["there"].local is False
     assert backends["lab"].local is True, "the user may declare their own network local"
+
+
+def test_a_parameter_the_engine_cannot_honour_fails_at_load_time(tmp_path):
+    path = write(tmp_path, '[backends.o]\nkind = "ollama"\nbase_url = "http://127.0.0.1:1"\n'
+                           'model = "m"\n[backends.o.params]\nfrequency_penalty = 0.5\n')
+    with pytest.raises(GraphConfigError) as caught:
+        load_config(path)
+    assert "backends.o.params" in str(caught.value)
+    assert "use repetition_penalty" in str(caught.value)
