@@ -8,22 +8,33 @@ Backend names refer to backends declared in ``backends.toml``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
+from backends.config import load_config
 from backends.errors import GraphConfigError
 
 __all__ = ["Context", "run_context"]
+
+
+# Studio renders a Literal as a dropdown. The names come from backends.toml when this
+# module is imported, so a broken file stops the server at start-up, naming its key;
+# run_context re-checks each run against the current file.
+if TYPE_CHECKING:
+    BackendName = str
+else:
+    BackendName = Literal[tuple(load_config().names())]
 
 
 @dataclass(kw_only=True)
 class Context:
     """Settings a single run of the plan-and-execute graph can change."""
 
-    planner_backend: str = field(
+    planner_backend: BackendName = field(
         default="planner",
         metadata={"description": "Chain or backend (from backends.toml) that writes the JSON "
                                  "plan; a chain falls back along its backends."},
     )
-    answer_backend: str = field(
+    answer_backend: BackendName = field(
         default="answer",
         metadata={"description": "Chain or backend (from backends.toml) that writes the final "
                                  "answer."},

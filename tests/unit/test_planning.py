@@ -77,3 +77,14 @@ def test_run_context_fills_defaults_and_names_unknown_keys():
     with pytest.raises(GraphConfigError) as caught:
         run_context({"planer_backend": "gpu"})
     assert caught.value.key == "planer_backend"
+
+
+def test_studio_form_offers_configured_chains_and_backends_as_a_dropdown():
+    from backends.config import load_config
+    from graphs.plan_execute import graph
+
+    schema = graph.get_context_jsonschema()["properties"]
+    for key in ("planner_backend", "answer_backend"):
+        assert schema[key]["enum"] == load_config().names()
+        assert schema[key]["description"]
+    assert all(spec.get("description") for spec in schema.values()), "every field is explained"
