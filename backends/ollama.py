@@ -166,7 +166,8 @@ def translate(exc: BaseException, cfg: BackendConfig) -> BackendError | None:
     if isinstance(exc, ConnectionError | httpx.TransportError):
         return BackendUnavailable(f"cannot reach Ollama: {exc}", backend=backend, model=model)
     if isinstance(exc, ollama.ResponseError):
-        if exc.status_code == 429 or exc.status_code >= 500:
+        # -1: the error arrived as a line inside a stream that had already started.
+        if exc.status_code in (-1, 429) or exc.status_code >= 500:
             return BackendUnavailable(f"HTTP {exc.status_code}: {exc.error}",
                                       backend=backend, model=model)
         return InvalidRequest(f"HTTP {exc.status_code}: {exc.error}", backend=backend,
