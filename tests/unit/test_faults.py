@@ -203,7 +203,8 @@ async def test_ollama_error_inside_a_started_stream_is_retryable(servers):
     from tests.wire.faulty import NDJSON
 
     lines = ['{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant",'
-             '"content":"par"},"done":false}\n', '{"error":"llama runner process has terminated"}\n']
+             '"content":"par"},"done":false}\n',
+             '{"error":"llama runner process has terminated"}\n']
     broken = servers(ok_stream(lines, NDJSON))
     good = servers(default=ok(completion("from vllm")))
     chain = [OllamaBackend(name="o", kind="ollama", base_url=broken.base_url, model="m",
