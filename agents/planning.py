@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, create_model
 
 from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM
 from backends.errors import GraphConfigError
-from tools.base import tool_info
 from tools.registry import TOOLS
+from tools.selection import pick
 
 __all__ = ["MAX_PLAN_STEPS", "plan_model", "planner_system", "select_tools"]
 
@@ -31,17 +31,7 @@ def select_tools(names: Sequence[str] | None) -> tuple[str, ...]:
     Network and side-effect tools are opt-in per run: offline they can only fail,
     and every extra choice makes a small planner more likely to pick wrong.
     """
-    if not names:
-        return tuple(sorted(name for name, tool in TOOLS.items()
-                            if tool_info(tool).risk == "safe"))
-    unknown = sorted(set(names) - set(TOOLS))
-    if unknown:
-        raise GraphConfigError(
-            f"tools={list(names)!r} names unknown tools {unknown}; "
-            f"registered tools are {sorted(TOOLS)}",
-            key="tools",
-        )
-    return tuple(sorted(set(names)))
+    return tuple(pick(names or None, tags=() if names else ("safe",)))
 
 
 def _args_schema(tool: BaseTool) -> type[BaseModel]:

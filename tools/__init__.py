@@ -9,12 +9,14 @@ from tools.base import ToolInfo, tool_info
 from tools.calculator import evaluate
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tool, run_tools, tool_schemas
+from tools.selection import pick
 
 __all__ = [
     "TOOLS",
     "ToolInfo",
     "ToolResult",
     "evaluate",
+    "pick",
     "run_tool",
     "run_tools",
     "tool_info",

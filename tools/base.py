@@ -7,7 +7,7 @@ touches the network, and how long it may run. ``tool_info`` reads it back.
 """
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
@@ -77,6 +77,7 @@ def make_tool(
     risk: Risk,
     network: bool,
     timeout_s: float,
+    topics: Sequence[str] = (),
 ) -> StructuredTool:
     """Build a LangChain tool from an async function and this project's metadata.
 
@@ -89,6 +90,7 @@ def make_tool(
         risk: How much harm a wrong call can do.
         network: Whether the tool talks to the network.
         timeout_s: Seconds the runner lets one call take.
+        topics: What the tool is about (``math``, ``web`` ...), for picking by tag.
 
     Raises:
         TypeError: ``coroutine`` is not an async function.
@@ -104,4 +106,6 @@ def make_tool(
         description=description,
         args_schema=args_schema,
         metadata=metadata,
+        # Tags to pick tools by: the risk, whether it needs the network, its topics.
+        tags=[risk, "network" if network else "offline", *topics],
     )

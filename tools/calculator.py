@@ -305,6 +305,7 @@ calculator = make_tool(
     ),
     args_schema=CalculatorArgs,
     risk="safe",
+    topics=["math"],
     network=False,
     timeout_s=2.0,
 )

@@ -118,6 +118,7 @@ datetime_tool = make_tool(
     ),
     args_schema=DatetimeArgs,
     risk="safe",
+    topics=["time"],
     network=False,
     timeout_s=2.0,
 )

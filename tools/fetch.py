@@ -238,6 +238,7 @@ def make_fetch_url(
         ),
         args_schema=FetchArgs,
         risk="network",
+        topics=["web"],
         network=True,
         # Past the fetch's own deadline, so its clearer message wins.
         timeout_s=policy.timeout_s + 5.0,

@@ -297,6 +297,7 @@ def make_knowledge_search(folder: Path, *, chunk_chars: int = 800) -> Structured
         description="Search the user's notes (Markdown and text files) for passages about a topic.",
         args_schema=KnowledgeArgs,
         risk="safe",
+        topics=["knowledge"],
         network=False,
         timeout_s=30.0,
     )

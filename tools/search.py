@@ -155,6 +155,7 @@ def make_web_search(
         description="Search the web and return titles, URLs and snippets of the top results.",
         args_schema=SearchArgs,
         risk="network",
+        topics=["web"],
         network=True,
         # Past the search's own deadline, so its clearer message wins.
         timeout_s=timeout_s + 5.0,

@@ -240,6 +240,7 @@ unit_convert = make_tool(
     ),
     args_schema=UnitArgs,
     risk="safe",
+    topics=["math", "units"],
     network=False,
     timeout_s=2.0,
 )

@@ -115,3 +115,24 @@ def test_package_all_matches_its_exports() -> None:
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert public == set(tools.__all__)
+
+
+def test_pick_by_name_and_by_tag():
+    from backends.errors import GraphConfigError
+    from tools.selection import pick
+
+    assert list(pick(["datetime", "calculator"])) == ["calculator", "datetime"]
+    assert set(pick(tags=["math"])) == {"calculator", "unit_convert"}
+    assert set(pick(tags=["network"])) == {"fetch_url", "web_search"}
+    assert set(pick(tags=["safe", "offline"])) >= {"calculator", "datetime", "unit_convert"}
+    assert pick(["web_search"], tags=["safe"]) == {}
+    with pytest.raises(GraphConfigError) as caught:
+        pick(["calculator", "shell"])
+    assert caught.value.key == "tools" and "shell" in str(caught.value)
+
+
+def test_every_tool_is_tagged_with_its_risk_and_network_use():
+    for name, tool in TOOLS.items():
+        info = tool_info(tool)
+        assert info.risk in tool.tags, name
+        assert ("network" if info.network else "offline") in tool.tags, name
