@@ -222,3 +222,25 @@ async def test_run_error_tells_the_client_which_setting_is_wrong(
         )
 
     assert isinstance(result, dict) and "planner_backend" in result["__error__"]["message"]
+
+
+async def test_tool_approval_pauses_and_resumes_over_the_api(client: LangGraphClient) -> None:
+    thread = await client.threads.create()
+    assistant = await assistant_id(client)
+    gated = {"approval_tools": ["calculator"]}
+
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        paused = await client.runs.wait(thread["thread_id"], assistant, input=QUESTION,
+                                        context=gated)
+    state = await client.threads.get_state(thread["thread_id"])
+    pending = [i["value"] for task in state["tasks"] for i in task.get("interrupts", [])]
+    assert [(p["kind"], p["tool"]) for p in pending] == [("tool_approval", "calculator")]
+    assert "answer" not in paused
+
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        resumed = await client.runs.wait(
+            thread["thread_id"], assistant, context=gated,
+            command={"resume": {"action": "edit", "args": {"expression": "6 * 7"}}},
+        )
+    assert [r["output"] for r in resumed["tool_results"]] == ["42"]
+    assert resumed["answer"].strip()
