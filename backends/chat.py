@@ -10,6 +10,7 @@ all models of one backend on one loop share one connection pool.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import weakref
 
@@ -107,8 +108,8 @@ def constrained_to(
 
 
 def capabilities(cfg: BackendConfig) -> Capabilities:
-    """Return what ``cfg``'s engine can do natively."""
-    return engine_for(cfg).capabilities(cfg)
+    """Return what ``cfg``'s engine can do: its kind's defaults, then the config's overrides."""
+    return dataclasses.replace(engine_for(cfg).capabilities(cfg), **cfg.capabilities)
 
 
 async def health(cfg: BackendConfig) -> Health:

@@ -80,6 +80,7 @@ class EmbeddedEngine:
         self._server: Any = None
         self._base_url: str | None = None
         self.model_path: str | None = None
+        self.supports_tool_calls = False
 
     @property
     def started(self) -> bool:
@@ -149,6 +150,9 @@ class EmbeddedEngine:
             raise EngineStartError(
                 f"the embedded engine started but {base_url}/health failed: {exc}"
             ) from exc
+        props = httpx.get(f"{base_url}/props", timeout=10.0).json()
+        caps = props.get("chat_template_caps", {})
+        self.supports_tool_calls = bool(caps.get("supports_tool_calls", False))
         self._server = server
         self.model_path = model_path
         return base_url
@@ -179,9 +183,15 @@ def _embedded(cfg: BackendConfig) -> EmbeddedBackend:
 
 
 def capabilities(cfg: BackendConfig) -> Capabilities:
-    """Return what llama.cpp's server does (its regex support is via GBNF, not regex)."""
-    return Capabilities(native_tools=False, json_schema=True, regex=False, ebnf=True, choices=True,
-                        parallel_sampling=True, logprobs=True, cached_tokens=True)
+    """Return what llama.cpp's server does (its regex support is via GBNF, not regex).
+
+    Native tool calls depend on the model's chat template: the engine reads that
+    from ``/props`` when it starts (False until then).
+    """
+    engine = get_engine(_embedded(cfg).engine)
+    return Capabilities(native_tools=engine.supports_tool_calls, json_schema=True, regex=False,
+                        ebnf=True, choices=True, parallel_sampling=True, logprobs=True,
+                        cached_tokens=True)
 
 
 def make_chat_model(

@@ -86,6 +86,11 @@ class _Backend(BaseModel):
     retry_backoff_s: Annotated[float, Field(ge=0.0, le=30.0)] = 0.25
     breaker_threshold: Annotated[int, Field(ge=1)] = 3
     breaker_cooldown_s: Annotated[float, Field(gt=0)] = 30.0
+    capabilities: dict[
+        Literal["native_tools", "json_schema", "regex", "ebnf", "choices", "parallel_sampling",
+                "logprobs", "cached_tokens"], bool
+    ] = Field(default_factory=dict, description="Overrides of what the engine kind can do, "
+              "e.g. native_tools = false for a vLLM started without --tool-call-parser.")
 
 
 class EmbeddedBackend(_Backend):

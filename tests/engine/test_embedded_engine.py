@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from backends.chat import get_chat_model
+from backends.chat import capabilities, get_chat_model
 from backends.config import EmbeddedSettings, GenerationParams
 from backends.embedded import EmbeddedEngine, get_engine
 from backends.errors import EngineStartError, ModelFileError
@@ -33,6 +33,8 @@ def test_engine_listens_on_loopback_with_the_configured_slots(engine, embedded_c
     assert props["total_slots"] == embedded_cfg.engine.n_parallel
     assert httpx.get(f"{engine.base_url}/health", timeout=10).json() == {"status": "ok"}
     assert get_engine(embedded_cfg.engine) is engine, "one engine per process and settings"
+    probed = props["chat_template_caps"]["supports_tool_calls"]
+    assert capabilities(embedded_cfg).native_tools is probed
 
 
 async def test_chat_answers_with_usage(engine, embedded_cfg):

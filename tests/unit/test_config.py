@@ -157,3 +157,16 @@ def test_a_parameter_the_engine_cannot_honour_fails_at_load_time(tmp_path):
         load_config(path)
     assert "backends.o.params" in str(caught.value)
     assert "use repetition_penalty" in str(caught.value)
+
+
+def test_capability_overrides_are_validated_and_applied(tmp_path):
+    from backends.chat import capabilities
+
+    path = write(tmp_path, '[backends.v]\nkind = "vllm"\nbase_url = "http://127.0.0.1:1"\n'
+                           'model = "m"\n[backends.v.capabilities]\nnative_tools = false\n')
+    caps = capabilities(load_config(path).backends["v"])
+    assert caps.native_tools is False and caps.json_schema is True
+    bad = write(tmp_path, '[backends.v]\nkind = "vllm"\nbase_url = "http://127.0.0.1:1"\n'
+                          'model = "m"\n[backends.v.capabilities]\nteleport = true\n')
+    with pytest.raises(GraphConfigError, match="backends.v.capabilities.teleport"):
+        load_config(bad)
