@@ -109,7 +109,8 @@ def constrained_to(
 
 def capabilities(cfg: BackendConfig) -> Capabilities:
     """Return what ``cfg``'s engine can do: its kind's defaults, then the config's overrides."""
-    return dataclasses.replace(engine_for(cfg).capabilities(cfg), **cfg.capabilities)
+    return dataclasses.replace(engine_for(cfg).capabilities(cfg),
+                               **cfg.capabilities.model_dump(exclude_none=True))
 
 
 async def health(cfg: BackendConfig) -> Health:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "KINDS",
     "BackendConfig",
+    "CapabilityOverrides",
     "EmbeddedBackend",
     "EmbeddedSettings",
     "GenerationParams",
@@ -71,6 +72,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class CapabilityOverrides(BaseModel):
+    """Capabilities a config states for a backend, over its engine kind's defaults."""
+
+    # Frozen and hashable: backend settings are cache keys for models and breakers.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    native_tools: bool | None = None
+    json_schema: bool | None = None
+    regex: bool | None = None
+    ebnf: bool | None = None
+    choices: bool | None = None
+    parallel_sampling: bool | None = None
+    logprobs: bool | None = None
+    cached_tokens: bool | None = None
+
+
 class _Backend(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,11 +103,10 @@ class _Backend(BaseModel):
     retry_backoff_s: Annotated[float, Field(ge=0.0, le=30.0)] = 0.25
     breaker_threshold: Annotated[int, Field(ge=1)] = 3
     breaker_cooldown_s: Annotated[float, Field(gt=0)] = 30.0
-    capabilities: dict[
-        Literal["native_tools", "json_schema", "regex", "ebnf", "choices", "parallel_sampling",
-                "logprobs", "cached_tokens"], bool
-    ] = Field(default_factory=dict, description="Overrides of what the engine kind can do, "
-              "e.g. native_tools = false for a vLLM started without --tool-call-parser.")
+    capabilities: CapabilityOverrides = Field(
+        default_factory=lambda: CapabilityOverrides(),
+        description="Overrides of what the engine kind can do, e.g. native_tools = false "
+                    "for a vLLM started without --tool-call-parser.")
 
 
 class EmbeddedBackend(_Backend):
