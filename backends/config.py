@@ -42,6 +42,7 @@ __all__ = [
     "GenerationParams",
     "RouterConfig",
     "api_key",
+    "auth_headers",
     "cache_dir",
     "load_config",
     "model_override",
@@ -106,6 +107,12 @@ def api_key(cfg: BackendConfig) -> str | None:
     if isinstance(cfg, RemoteBackend) and cfg.api_key_env:
         return os.environ.get(cfg.api_key_env) or None
     return None
+
+
+def auth_headers(cfg: BackendConfig) -> dict[str, str]:
+    """Return the bearer-token header for ``cfg``'s API key, or none without a key."""
+    key = api_key(cfg)
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def _default_file() -> Path | None:

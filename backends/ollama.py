@@ -29,7 +29,7 @@ from backends.base import (
     ModelInfo,
     unsupported,
 )
-from backends.config import api_key
+from backends.config import auth_headers
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -60,11 +60,6 @@ def _ollama(cfg: BackendConfig) -> OllamaBackend:
     return cfg
 
 
-def _headers(cfg: OllamaBackend) -> dict[str, str]:
-    key = api_key(cfg)
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
 def capabilities(cfg: BackendConfig) -> Capabilities:
     """Return what Ollama can do: JSON-schema ``format``, no regex or grammar."""
     return Capabilities(native_tools=True, json_schema=True, regex=False, ebnf=False,
@@ -83,7 +78,7 @@ def make_chat_model(
                              "repetition_penalty for Ollama backends", backend=backend.name)
     client_kwargs = {"timeout": httpx.Timeout(backend.timeout_s,
                                               connect=backend.connect_timeout_s),
-                     "headers": _headers(backend)}
+                     "headers": auth_headers(backend)}
     return ChatOllama(
         model=backend.model, base_url=backend.base_url, num_ctx=backend.num_ctx,
         keep_alive=backend.keep_alive, temperature=merged.temperature, top_p=merged.top_p,
@@ -129,7 +124,7 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
     backend = _ollama(cfg)
     started = time.perf_counter()
     try:
-        response = await client.get(f"{backend.base_url}/api/tags", headers=_headers(backend))
+        response = await client.get(f"{backend.base_url}/api/tags", headers=auth_headers(backend))
         response.raise_for_status()
         names = {entry["name"] for entry in response.json().get("models", [])}
     except (httpx.HTTPError, ValueError, KeyError) as exc:
@@ -146,7 +141,7 @@ async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo
     """Read context length, quantisation and size from ``/api/show``."""
     backend = _ollama(cfg)
     response = await client.post(f"{backend.base_url}/api/show", json={"model": backend.model},
-                                 headers=_headers(backend))
+                                 headers=auth_headers(backend))
     response.raise_for_status()
     shown = response.json()
     info = shown.get("model_info", {})

@@ -28,7 +28,7 @@ from backends.base import (
     ModelInfo,
     Regex,
 )
-from backends.config import api_key
+from backends.config import api_key, auth_headers
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -60,11 +60,6 @@ def _sglang(cfg: BackendConfig) -> SGLangBackend:
     return cfg
 
 
-def _headers(cfg: SGLangBackend) -> dict[str, str]:
-    key = api_key(cfg)
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
 def capabilities(cfg: BackendConfig) -> Capabilities:
     """Return what an SGLang server can do (tool calls need its --tool-call-parser)."""
     return Capabilities(native_tools=True, json_schema=True, regex=True, ebnf=True, choices=True,
@@ -79,7 +74,7 @@ def make_chat_model(
     if sglang.api == "native":
         return ChatSGLangNative(base_url=sglang.base_url, model=sglang.model,
                                 chat_template=sglang.chat_template,
-                                params=sglang.params.merged(params), headers=_headers(sglang),
+                                params=sglang.params.merged(params), headers=auth_headers(sglang),
                                 http_client=clients.sync, http_async_client=clients.async_)
     return make_openai_chat_model(
         base_url=f"{sglang.base_url}/v1", model=sglang.model, api_key=api_key(sglang) or "EMPTY",
@@ -110,9 +105,9 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
     sglang = _sglang(cfg)
     started = time.perf_counter()
     try:
-        (await client.get(f"{sglang.base_url}/health", headers=_headers(sglang))
+        (await client.get(f"{sglang.base_url}/health", headers=auth_headers(sglang))
          ).raise_for_status()
-        info = await client.get(f"{sglang.base_url}/get_model_info", headers=_headers(sglang))
+        info = await client.get(f"{sglang.base_url}/get_model_info", headers=auth_headers(sglang))
         info.raise_for_status()
         served = str(info.json().get("model_path", ""))
     except (httpx.HTTPError, ValueError) as exc:
@@ -128,10 +123,10 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
 async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
     """Read the model from ``/get_model_info`` and its context from ``/v1/models``."""
     sglang = _sglang(cfg)
-    info = await client.get(f"{sglang.base_url}/get_model_info", headers=_headers(sglang))
+    info = await client.get(f"{sglang.base_url}/get_model_info", headers=auth_headers(sglang))
     info.raise_for_status()
     served = str(info.json().get("model_path", sglang.model))
-    entry = (await openai_models(sglang.base_url, client, _headers(sglang))).get(served, {})
+    entry = (await openai_models(sglang.base_url, client, auth_headers(sglang))).get(served, {})
     length = entry.get("max_model_len")
     return ModelInfo(sglang.name, served, int(length) if length else sglang.context_length)
 

@@ -26,7 +26,7 @@ from backends.base import (
     ModelInfo,
     Regex,
 )
-from backends.config import api_key
+from backends.config import api_key, auth_headers
 from backends.errors import BackendError
 from backends.openai_compat import (
     bind_extra_body,
@@ -49,11 +49,6 @@ CONTEXT_PHRASES = ("maximum context length",)
 def _vllm(cfg: BackendConfig) -> VLLMBackend:
     assert isinstance(cfg, VLLMBackend), f"{cfg.name} is not a vLLM backend"
     return cfg
-
-
-def _headers(cfg: VLLMBackend) -> dict[str, str]:
-    key = api_key(cfg)
-    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def capabilities(cfg: BackendConfig) -> Capabilities:
@@ -102,13 +97,13 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
     """Check ``/health`` and that ``/v1/models`` serves the configured model."""
     vllm = _vllm(cfg)
     return await openai_health(vllm.name, vllm.kind, vllm.base_url, vllm.model, client,
-                               _headers(vllm))
+                               auth_headers(vllm))
 
 
 async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
     """Read the model's context length (``max_model_len``) from ``/v1/models``."""
     vllm = _vllm(cfg)
-    entry = (await openai_models(vllm.base_url, client, _headers(vllm))).get(vllm.model, {})
+    entry = (await openai_models(vllm.base_url, client, auth_headers(vllm))).get(vllm.model, {})
     length = entry.get("max_model_len")
     return ModelInfo(vllm.name, vllm.model, int(length) if length else vllm.context_length)
 
