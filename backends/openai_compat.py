@@ -103,13 +103,14 @@ def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def _error_type(exc: openai.APIStatusError) -> str | None:
+def _error_field(exc: openai.APIStatusError, *names: str) -> str | None:
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict):
-            kind = inner.get("type") or inner.get("code")
-            return str(kind) if kind is not None else None
+            for name in names:
+                if inner.get(name) is not None:
+                    return str(inner[name])
     return None
 
 
@@ -134,9 +135,10 @@ def translate_openai_error(
     if isinstance(exc, openai.APIStatusError):
         request_id = exc.request_id
         where["request_id"] = request_id
-        overflow_said = exc.status_code == 400 and any(
-            phrase in exc.message for phrase in context_phrases)
-        if _error_type(exc) in CONTEXT_ERROR_TYPES or overflow_said:
+        overflow_said = exc.status_code == 400 and (
+            _error_field(exc, "param") == "input_tokens"  # vLLM marks it so since ~0.12
+            or any(phrase in exc.message for phrase in context_phrases))
+        if _error_field(exc, "type", "code") in CONTEXT_ERROR_TYPES or overflow_said:
             return ContextTooLong(f"prompt exceeds the context window: {exc.message}", **where)
         if exc.status_code == 429 or exc.status_code >= 500:
             return BackendUnavailable(f"HTTP {exc.status_code}: {exc.message}", **where)

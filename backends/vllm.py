@@ -42,8 +42,8 @@ __all__ = ["capabilities", "constrain", "health", "make_chat_model", "model_info
            "verify_reply"]
 
 EXTRA_NAMES = {"top_k": "top_k", "repetition_penalty": "repetition_penalty"}
-# vLLM reports context overflow only as a BadRequestError with this wording.
-CONTEXT_PHRASES = ("maximum context length",)
+# Older vLLM releases report context overflow only as a BadRequestError worded so.
+CONTEXT_PHRASES = ("maximum context length", "the model's context length is only")
 
 
 def _vllm(cfg: BackendConfig) -> VLLMBackend:

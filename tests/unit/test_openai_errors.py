@@ -86,3 +86,21 @@ def test_every_public_sdk_exception_is_mapped():
         if translate(exc) is None:
             unmapped.append(name)
     assert unmapped == []
+
+
+@pytest.mark.parametrize("body", [
+    {"error": {"message": "This model's maximum context length is 2048 tokens. However, you "
+                          "requested 10 output tokens and your prompt contains at least 2100 "
+                          "input tokens", "type": "BadRequestError", "param": "input_tokens",
+               "code": 400}},
+    {"error": {"message": "You passed 2100 input tokens and requested 10 output tokens. However, "
+                          "the model's context length is only 2048 tokens.",
+               "type": "BadRequestError", "param": None, "code": 400}},
+], ids=["param-input_tokens", "older-wording"])
+def test_vllm_context_overflow_in_its_versions_formats(body):
+    from backends.vllm import CONTEXT_PHRASES
+
+    exc = status_error(openai.BadRequestError, 400, body)
+    exc.message = body["error"]["message"]
+    mapped = translate_openai_error(exc, backend="v", model="m", context_phrases=CONTEXT_PHRASES)
+    assert isinstance(mapped, ContextTooLong)
