@@ -7,6 +7,8 @@ Constrained decoding uses vLLM's own request fields: ``structured_outputs``
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,10 +96,33 @@ def constrain(
 
 
 async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
-    """Check ``/health`` and that ``/v1/models`` serves the configured model."""
+    """Check ``/health``, that ``/v1/models`` serves the model, and the constraint fields.
+
+    vLLM 0.12 removed the ``guided_*`` fields and ignores them without an error, so
+    a backend set to ``guided`` against such a server would decode unconstrained.
+    """
     vllm = _vllm(cfg)
-    return await openai_health(vllm.name, vllm.kind, vllm.base_url, vllm.model, client,
-                               auth_headers(vllm))
+    status = await openai_health(vllm.name, vllm.kind, vllm.base_url, vllm.model, client,
+                                 auth_headers(vllm))
+    if not status.reachable or vllm.structured_outputs != "guided":
+        return status
+    version = await _server_version(vllm, client)
+    if version is not None and version >= (0, 12):
+        return dataclasses.replace(status, model_loaded=False, detail=(
+            f"vLLM {'.'.join(map(str, version))} ignores guided_* fields: set "
+            "structured_outputs = \"structured_outputs\""))
+    return status
+
+
+async def _server_version(cfg: VLLMBackend, client: httpx.AsyncClient) -> tuple[int, ...] | None:
+    try:
+        response = await client.get(f"{cfg.base_url}/version", headers=auth_headers(cfg))
+        response.raise_for_status()
+        text = str(response.json().get("version", ""))
+    except (httpx.HTTPError, ValueError):
+        return None
+    numbers = re.findall(r"\d+", text)[:2]
+    return tuple(int(n) for n in numbers) if len(numbers) == 2 else None
 
 
 async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:

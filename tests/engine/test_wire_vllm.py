@@ -209,3 +209,11 @@ async def test_output_budget_over_max_model_len_is_not_a_context_overflow(wire):
     assert error.body["param"] == "max_completion_tokens"
     assert "cannot be greater than max_model_len" in error.body["message"]
     assert isinstance(mapped, InvalidRequest) and not isinstance(mapped, ContextTooLong)
+
+
+async def test_health_warns_when_guided_fields_meet_a_current_server(wire, old_wire):
+    current = await health(backend(wire, structured_outputs="guided"))
+    assert current.reachable and not current.model_loaded
+    assert "ignores guided_* fields" in current.detail
+    old = await health(backend(old_wire, structured_outputs="guided"))
+    assert old.model_loaded, old.detail
