@@ -75,7 +75,7 @@ async def call_model(
         node=node, backend=answered_by.name, latency_ms=latency_ms, prompt_tokens=prompt,
         completion_tokens=completion, cached_tokens=cached, status="ok",
     )
-    failed = [dataclasses.asdict(a) for a in attempts if a.outcome != "ok"]
+    failed = [dataclasses.asdict(a) for a in attempts if a.outcome != "ok" or a.breaker]
     if failed:
         metric["fallbacks"] = failed
         get_stream_writer()({"event": "fallback", "node": node, "answered_by": answered_by.name,

@@ -49,6 +49,7 @@ class Attempt:
     error: str | None = None
     reason: str | None = None
     latency_ms: float = 0.0
+    breaker: str | None = None  # the breaker state change this attempt caused, if any
 
 
 class NoBackendLeft(BackendUnavailable):
@@ -135,10 +136,11 @@ def reset_breakers() -> None:
         _breakers.clear()
 
 
-def _record(cfg: BackendConfig, ok: bool) -> None:
+def _record(cfg: BackendConfig, ok: bool) -> str | None:
     change = breaker_for(cfg).record(ok)
     if change:
         logger.warning("circuit breaker of backend %s: %s", cfg.name, change)
+    return change
 
 
 async def _try_backend(
@@ -153,8 +155,8 @@ async def _try_backend(
             raise
         except (BackendUnavailable, BackendTimeout) as exc:
             attempts.append(Attempt(cfg.name, "failed", type(exc).__name__, str(exc.args[0]),
-                                    round((time.perf_counter() - started) * 1000, 1)))
-            _record(cfg, ok=False)
+                                    round((time.perf_counter() - started) * 1000, 1),
+                                    breaker=_record(cfg, ok=False)))
             if retry == cfg.max_retries or not breaker_for(cfg).allow():
                 raise
             delay = cfg.retry_backoff_s * 2**retry
@@ -164,9 +166,9 @@ async def _try_backend(
             breaker_for(cfg).release()
             raise
         else:
-            _record(cfg, ok=True)
             attempts.append(Attempt(cfg.name, "ok",
-                                    latency_ms=round((time.perf_counter() - started) * 1000, 1)))
+                                    latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                                    breaker=_record(cfg, ok=True)))
             return result
     raise AssertionError("unreachable: the loop returns or raises")
 

@@ -58,10 +58,11 @@ async def test_run_completes_on_the_fallback_and_records_it(config_with_dead_ser
     failed = plan_metric["fallbacks"]
     assert [f["backend"] for f in failed] == ["dead-vllm", "dead-vllm"], "one retry, then on"
     assert failed[0]["error"] == "BackendUnavailable"
+    assert failed[1]["breaker"] == "closed -> open", "the breaker's opening is in the state"
     answer_metric = next(m for m in final["metrics"] if m["node"] == "write_answer")
     assert answer_metric["fallbacks"] == [
         {"backend": "dead-vllm", "outcome": "skipped", "error": None,
-         "reason": "circuit breaker open", "latency_ms": 0.0}
+         "reason": "circuit breaker open", "latency_ms": 0.0, "breaker": None}
     ], "after two failures the breaker skips the dead server without calling it"
     fallback_events = [e for e in events if e["event"] == "fallback"]
     assert [e["node"] for e in fallback_events] == ["write_plan", "write_answer"]

@@ -113,9 +113,10 @@ async def test_breaker_opens_skips_then_lets_one_probe_through(caplog):
     chain = [a, backend("b")]
     with caplog.at_level(logging.WARNING, logger="backends.router"):
         await call_chain("x", chain, script)
-        await call_chain("x", chain, script)
+        _, _, attempts = await call_chain("x", chain, script)
     assert breaker_for(a).state == "open"
     assert "closed -> open" in caplog.text
+    assert attempts[0].breaker == "closed -> open", "the change is in the run's record too"
 
     _, _, attempts = await call_chain("x", chain, script)
     assert attempts[0].outcome == "skipped" and attempts[0].reason == "circuit breaker open"
@@ -127,8 +128,9 @@ async def test_breaker_opens_skips_then_lets_one_probe_through(caplog):
     assert breaker_for(a).state == "open" and script.calls.count("a") == 3
 
     clock.now += 31
-    _, answered, _ = await call_chain("x", chain, script)  # the probe succeeds: closed
+    _, answered, attempts = await call_chain("x", chain, script)  # the probe succeeds: closed
     assert answered.name == "a" and breaker_for(a).state == "closed"
+    assert attempts[-1].breaker == "half-open -> closed"
 
 
 def test_half_open_breaker_admits_a_single_probe():
