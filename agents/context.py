@@ -39,6 +39,26 @@ class Context:
         metadata={"description": "Chain or backend (from backends.toml) that writes the final "
                                  "answer."},
     )
+    local_only: bool = field(
+        default=False,
+        metadata={"description": "Sensitive data: call only backends flagged local in "
+                                 "backends.toml, never a remote server."},
+    )
+    router_backend: BackendName = field(
+        default="planner",
+        metadata={"description": "Chain or backend that classifies requests and checks "
+                                 "answers (router graph)."},
+    )
+    chat_backend: BackendName = field(
+        default="answer",
+        metadata={"description": "Chain or backend that answers plain chat requests "
+                                 "(router graph)."},
+    )
+    escalation_backend: str = field(
+        default="",
+        metadata={"description": "Larger chain or backend to retry on once when the "
+                                 "self-check rejects an answer; empty: never escalate."},
+    )
     temperature: float = field(
         default=0.0,
         metadata={"description": "Sampling temperature for every model call (0 = greedy)."},

@@ -18,6 +18,7 @@ from agents.metrics import NodeMetric, usage_counts
 from backends.base import Constraint
 from backends.chat import constrained_to, engine_for, get_chat_model, translate_error
 from backends.config import load_config
+from backends.errors import GraphConfigError
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams
 
@@ -51,6 +52,7 @@ async def call_model(
     params: GenerationParams,
     messages: Sequence[BaseMessage],
     constraint: Constraint | None = None,
+    local_only: bool = False,
 ) -> tuple[AIMessage, NodeMetric]:
     """Ask the first answering backend of ``chain``; return its reply and the call's metric.
 
@@ -61,10 +63,17 @@ async def call_model(
         params: sampling parameters for this call.
         messages: the prompt.
         constraint: what the server must enforce while decoding, if anything.
+        local_only: use only the chain's backends flagged ``local`` (sensitive data).
     """
     # The first load reads backends.toml from disk: keep it off the event loop.
     config = await asyncio.to_thread(load_config)
     backends = config.chain(chain, key=key)
+    if local_only:
+        backends = tuple(cfg for cfg in backends if cfg.local)
+        if not backends:
+            raise GraphConfigError(
+                f"{key}={chain!r} has no backend flagged local, and this request is marked "
+                "sensitive; add a local backend to the chain or choose another", key=key)
     started = time.perf_counter()
     reply, answered_by, attempts = await call_chain(
         chain, backends, lambda cfg: _ask(cfg, params, list(messages), constraint)

@@ -40,7 +40,7 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
         params=GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS),
         messages=[SystemMessage(planner_system(tool_names)),
                   HumanMessage(plan_request(state["question"]))],
-        constraint=JsonSchema(schema),
+        constraint=JsonSchema(schema), local_only=context.local_only,
     )
     try:
         parsed = schema.model_validate_json(str(reply.content))
@@ -108,6 +108,6 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
         "write_answer", chain=context.answer_backend, key="answer_backend",
         params=GenerationParams(temperature=context.temperature,
                                 max_tokens=context.max_answer_tokens, stop=ANSWER_STOP),
-        messages=messages,
+        messages=messages, local_only=context.local_only,
     )
     return {"answer": str(reply.content).strip(), "metrics": [metric]}

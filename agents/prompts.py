@@ -12,6 +12,11 @@ import json
 from typing import Any
 
 __all__ = [
+    "CHAT_SYSTEM",
+    "CHECK_SYSTEM",
+    "ROUTER_SYSTEM",
+    "ROUTE_OPTIONS",
+    "check_request",
     "ANSWER_EXAMPLE",
     "ANSWER_SYSTEM",
     "PLANNER_EXAMPLES",
@@ -78,3 +83,27 @@ def answer_request(question: str, results: list[tuple[str, dict[str, Any], str, 
         lines.append("(no tool was run)")
     lines.append("Answer:")
     return "\n".join(lines)
+
+ROUTE_OPTIONS = ("chat", "tools")
+
+ROUTER_SYSTEM = """Decide how to handle the request. Reply with one word.
+tools: it needs arithmetic, a unit conversion, today's date or time, or a file.
+chat: anything else (greetings, explanations, opinions, writing).
+
+Examples:
+What is 17 * 23? -> tools
+Hello, who are you? -> chat
+Convert 5 miles to km. -> tools
+Explain what a GPU is. -> chat
+What day is it in Tokyo? -> tools"""
+
+CHAT_SYSTEM = """You are a helpful assistant running on the user's own machine.
+Answer briefly and plainly."""
+
+CHECK_SYSTEM = """You check answers. Reply yes if the answer responds to the request
+sensibly and correctly, otherwise no."""
+
+
+def check_request(request: str, answer: str) -> str:
+    """Format the user turn that asks whether ``answer`` serves ``request``."""
+    return f"Request: {request}\nAnswer: {answer}\nIs the answer good?"

@@ -12,6 +12,7 @@ rather than a hang, and that no node does blocking I/O on the server's event loo
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -244,3 +245,18 @@ async def test_tool_approval_pauses_and_resumes_over_the_api(client: LangGraphCl
         )
     assert [r["output"] for r in resumed["tool_results"]] == ["42"]
     assert resumed["answer"].strip()
+
+
+async def test_every_graph_is_served_drawable_with_schemas(client: LangGraphClient) -> None:
+    configured = json.loads((REPO_ROOT / "langgraph.json").read_text())["graphs"]
+    for graph_id in configured:
+        assistants = await client.assistants.search(graph_id=graph_id)
+        assert assistants, f"{graph_id} is not served"
+        assistant = assistants[0]["assistant_id"]
+        drawing = await client.assistants.get_graph(assistant)
+        assert {node["id"] for node in drawing["nodes"]} >= {"__start__", "__end__"}
+        schemas = await client.assistants.get_schemas(assistant)
+        for kind in ("input_schema", "output_schema", "context_schema"):
+            assert schemas[kind] and schemas[kind].get("properties"), (graph_id, kind)
+        assert all(spec.get("description")
+                   for spec in schemas["context_schema"]["properties"].values())

@@ -21,6 +21,7 @@ from tests.wire.faulty import (
     SGLANG_NATIVE_CONTEXT_ERROR,
     VLLM_CONTEXT_ERROR,
     FaultyServer,
+    chat_completion,
     drop_after,
     hang,
     malformed,
@@ -34,11 +35,8 @@ MESSAGES = [HumanMessage("hi")]
 PARAMS = GenerationParams(max_tokens=8)
 
 
-def completion(text: str = "fine", finish: str | None = "stop") -> dict:
-    return {"id": "c", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": finish}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
+def completion(text: str = "fine") -> dict:
+    return chat_completion(text)
 
 
 def chunk(text: str, finish: str | None = None) -> dict:

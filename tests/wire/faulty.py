@@ -42,7 +42,7 @@ __all__ = [
     "LLAMACPP_CONTEXT_ERROR", "LLAMACPP_LEGACY_CONTEXT_ERROR", "LLAMACPP_LOADING_503", "NDJSON",
     "OLLAMA_BUSY_503", "OPENAI_429", "OPENAI_500", "OPENAI_503", "SGLANG_CONTEXT_ERROR",
     "SGLANG_NATIVE_CONTEXT_ERROR", "SSE", "VLLM_CONTEXT_ERROR", "VLLM_LEGACY_CONTEXT_ERROR",
-    "VLLM_MAX_TOKENS_ERROR", "Behaviour", "FaultyServer", "drop_after", "hang",
+    "VLLM_MAX_TOKENS_ERROR", "Behaviour", "FaultyServer", "chat_completion", "drop_after", "hang",
     "llamacpp_context_error", "malformed", "ndjson", "ok", "ok_stream", "sglang_context_error",
     "sse", "status", "vllm_context_error",
 ]
@@ -100,6 +100,14 @@ def drop_after(chunks: Sequence[str], n: int, content_type: str = SSE, *,
 def hang(seconds: float) -> Behaviour:
     """Read the request and answer nothing for ``seconds``, then close the connection."""
     return Behaviour("hang", delay=seconds)
+
+
+def chat_completion(text: str, finish: str | None = "stop") -> dict[str, Any]:
+    """Return an OpenAI chat completion body answering ``text``."""
+    return {"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
 
 
 def sse(events: Iterable[Any], *, done: bool = True) -> list[str]:

@@ -1,0 +1,168 @@
+"""Nodes of the router graph: classify, answer or run tools, check, escalate once."""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from typing import Annotated, Any, Literal, NotRequired
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
+from agents.context import Context, run_context
+from agents.llm import call_model
+from agents.metrics import NodeMetric
+from agents.prompts import (
+    CHAT_SYSTEM,
+    CHECK_SYSTEM,
+    ROUTE_OPTIONS,
+    ROUTER_SYSTEM,
+    check_request,
+)
+from backends.base import Choice, read_choice
+from backends.settings import GenerationParams
+
+__all__ = [
+    "RouterInput",
+    "RouterOutput",
+    "RouterState",
+    "answer_directly",
+    "check_answer",
+    "classify_request",
+    "escalate",
+    "route_after_check",
+    "route_request",
+    "run_tools",
+]
+
+CHAT_MAX_TOKENS = 256
+
+
+class Decision(TypedDict):
+    """Where the router sent a request, and why."""
+
+    route: str
+    reason: str
+    local_only: bool
+
+
+class RouterInput(TypedDict):
+    """A request, optionally marked as sensitive (then only local backends see it)."""
+
+    request: str
+    sensitive: NotRequired[bool]
+
+
+class RouterOutput(TypedDict):
+    """The answer and how it was reached."""
+
+    answer: str
+    decision: Decision
+    verdict: str
+    escalated: bool
+    metrics: list[NodeMetric]
+
+
+class RouterState(TypedDict):
+    """Everything the router's nodes read and write."""
+
+    request: str
+    sensitive: NotRequired[bool]
+    decision: NotRequired[Decision]
+    answer: NotRequired[str]
+    verdict: NotRequired[str]
+    escalated: NotRequired[bool]
+    metrics: Annotated[list[NodeMetric], operator.add]
+
+
+def _run_context(state: RouterState, runtime: Runtime[Context]) -> Context:
+    context = run_context(runtime.context)
+    return dataclasses.replace(context, local_only=True) if state.get("sensitive") else context
+
+
+async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Label the request ``chat`` or ``tools`` with a fixed-choice constraint."""
+    context = _run_context(state, runtime)
+    reply, metric = await call_model(
+        "classify_request", chain=context.router_backend, key="router_backend",
+        params=GenerationParams(temperature=0.0, max_tokens=4),
+        messages=[SystemMessage(ROUTER_SYSTEM), HumanMessage(state["request"])],
+        constraint=Choice(ROUTE_OPTIONS), local_only=context.local_only,
+    )
+    route = read_choice(str(reply.content), ROUTE_OPTIONS, metric["backend"])
+    scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
+    decision = Decision(route=route, local_only=context.local_only,
+                        reason=f"{metric['backend']} classified it as {route}; {scope}")
+    get_stream_writer()({"event": "route", **decision})
+    return {"decision": decision, "metrics": [metric]}
+
+
+def route_request(state: RouterState) -> Literal["answer_directly", "run_tools"]:
+    """Send tool work to the plan-and-execute subgraph, the rest to a direct answer."""
+    return "run_tools" if state["decision"]["route"] == "tools" else "answer_directly"
+
+
+async def _chat_answer(node: str, chain: str, key: str, state: RouterState,
+                       context: Context) -> tuple[str, NodeMetric]:
+    reply, metric = await call_model(
+        node, chain=chain, key=key,
+        params=GenerationParams(temperature=context.temperature, max_tokens=CHAT_MAX_TOKENS),
+        messages=[SystemMessage(CHAT_SYSTEM), HumanMessage(state["request"])],
+        local_only=context.local_only,
+    )
+    return str(reply.content).strip(), metric
+
+
+async def answer_directly(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Answer a plain chat request on the chat chain."""
+    context = _run_context(state, runtime)
+    answer, metric = await _chat_answer("answer_directly", context.chat_backend,
+                                        "chat_backend", state, context)
+    return {"answer": answer, "metrics": [metric]}
+
+
+async def run_tools(
+    state: RouterState, runtime: Runtime[Context], config: RunnableConfig
+) -> dict[str, Any]:
+    """Run the plan-and-execute graph on the request, with the same run settings."""
+    from graphs.plan_execute import graph as plan_execute
+
+    context = _run_context(state, runtime)
+    result = await plan_execute.ainvoke({"question": state["request"]}, config,
+                                        context=context)
+    return {"answer": result["answer"], "metrics": result["metrics"]}
+
+
+async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask a constrained yes/no question: does the answer serve the request?"""
+    context = _run_context(state, runtime)
+    options = ("yes", "no")
+    reply, metric = await call_model(
+        "check_answer", chain=context.router_backend, key="router_backend",
+        params=GenerationParams(temperature=0.0, max_tokens=2),
+        messages=[SystemMessage(CHECK_SYSTEM),
+                  HumanMessage(check_request(state["request"], state["answer"]))],
+        constraint=Choice(options), local_only=context.local_only,
+    )
+    verdict = read_choice(str(reply.content), options, metric["backend"])
+    return {"verdict": verdict, "metrics": [metric]}
+
+
+def route_after_check(state: RouterState, runtime: Runtime[Context]) -> Literal[
+        "escalate", "__end__"]:
+    """Escalate once when the check said no and a larger backend is configured."""
+    context = run_context(runtime.context)
+    wanted = state["verdict"] == "no" and bool(context.escalation_backend)
+    return "escalate" if wanted and not state.get("escalated") else "__end__"
+
+
+async def escalate(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Answer again, once, on the escalation chain."""
+    context = _run_context(state, runtime)
+    answer, metric = await _chat_answer("escalate", context.escalation_backend,
+                                        "escalation_backend", state, context)
+    get_stream_writer()({"event": "escalated", "backend": metric["backend"]})
+    return {"answer": answer, "escalated": True, "metrics": [metric]}

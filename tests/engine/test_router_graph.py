@@ -1,0 +1,101 @@
+"""The router graph: classification, tools subgraph, privacy, bounded escalation."""
+
+from pathlib import Path
+
+import pytest
+
+from agents.context import Context
+from backends.router import reset_breakers
+from graphs.router import graph
+from tests.wire.faulty import FaultyServer, chat_completion, ok
+
+
+@pytest.fixture
+def scripted(tmp_path: Path, monkeypatch, model_path):
+    """A config whose 'judge' is a scripted loopback server and 'lan' a non-local one."""
+    servers: list[FaultyServer] = []
+
+    def configure(judge_replies: list[str], lan_replies: list[str] = ()) -> tuple:
+        judge = FaultyServer([ok(chat_completion(r)) for r in judge_replies])
+        lan = FaultyServer([ok(chat_completion(r)) for r in lan_replies])
+        for server in (judge, lan):
+            server.start()
+            servers.append(server)
+        path = tmp_path / "backends.toml"
+        path.write_text(f"""
+[chains]
+planner = ["embedded"]
+answer = ["embedded"]
+mixed = ["lan", "embedded"]
+
+[backends.embedded]
+kind = "embedded"
+
+[backends.judge]
+kind = "vllm"
+base_url = "{judge.base_url}"
+model = "m"
+
+[backends.lan]
+kind = "vllm"
+base_url = "{lan.base_url}"
+model = "m"
+local = false
+""")
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+        reset_breakers()
+        return judge, lan
+
+    yield configure
+    for server in servers:
+        server.stop()
+
+
+async def test_arithmetic_goes_through_the_tools_subgraph(model_path):
+    events, final = [], None
+    async for mode, chunk in graph.astream({"request": "What is 17 * 23?"},
+                                           stream_mode=["custom", "values"]):
+        if mode == "custom":
+            events.append(chunk)
+        else:
+            final = chunk
+    assert final["decision"]["route"] in {"chat", "tools"}
+    assert "classified it as" in final["decision"]["reason"]
+    assert events[0]["event"] == "route" and events[0]["route"] == final["decision"]["route"]
+    nodes = [m["node"] for m in final["metrics"]]
+    assert nodes[0] == "classify_request" and nodes[-1] == "check_answer"
+    if final["decision"]["route"] == "tools":
+        assert "write_plan" in nodes and "391" in final["answer"]
+    assert final["verdict"] in {"yes", "no"}
+
+
+async def test_a_rejected_answer_escalates_exactly_once(scripted):
+    judge, _ = scripted(["chat", "no", "no"])
+    state = await graph.ainvoke(
+        {"request": "Tell me a joke."},
+        context=Context(router_backend="judge", escalation_backend="embedded"))
+    assert state["decision"]["route"] == "chat" and state["verdict"] == "no"
+    assert state["escalated"] is True
+    assert [m["node"] for m in state["metrics"]].count("escalate") == 1
+    assert len(judge.requests) == 2, "classify and one check: no loop after escalating"
+
+
+async def test_no_escalation_without_a_larger_backend(scripted):
+    scripted(["chat", "no"])
+    state = await graph.ainvoke({"request": "Hi"}, context=Context(router_backend="judge"))
+    assert state["verdict"] == "no" and "escalated" not in state
+
+
+async def test_sensitive_requests_never_reach_a_non_local_backend(scripted):
+    judge, lan = scripted(["chat", "yes"], lan_replies=["from the LAN server"])
+    context = Context(router_backend="judge", chat_backend="mixed")
+    judge.push(ok(chat_completion("chat")), ok(chat_completion("yes")))
+
+    private = await graph.ainvoke({"request": "My salary is 91k. Summarise.",
+                                   "sensitive": True}, context=context)
+    assert lan.requests == [], "a sensitive request must not be sent to a non-local server"
+    assert private["decision"]["local_only"] is True
+    assert "local backends only" in private["decision"]["reason"]
+
+    public = await graph.ainvoke({"request": "Summarise the news."}, context=context)
+    assert len(lan.requests) == 1 and public["answer"] == "from the LAN server"
