@@ -54,6 +54,16 @@ class Context:
         metadata={"description": "Chain or backend that answers plain chat requests "
                                  "(router graph)."},
     )
+    agent_backend: BackendName = field(
+        default="answer",
+        metadata={"description": "Chain or backend the tool-calling agent thinks with "
+                                 "(react_agent graph)."},
+    )
+    max_agent_steps: int = field(
+        default=6,
+        metadata={"description": "Most model turns the tool-calling agent may take before it "
+                                 "must stop (react_agent graph)."},
+    )
     escalation_backend: str = field(
         default="",
         metadata={"description": "Larger chain or backend to retry on once when the "
