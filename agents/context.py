@@ -52,7 +52,7 @@ class Context:
     chat_backend: BackendName = field(
         default="answer",
         metadata={"description": "Chain or backend that answers plain chat requests "
-                                 "(router graph)."},
+                                 "(router and chat graphs)."},
     )
     agent_backend: BackendName = field(
         default="answer",
@@ -77,9 +77,22 @@ class Context:
         default=4,
         metadata={"description": "Most tool calls a plan may contain (1-8)."},
     )
+    drafter_backend: BackendName = field(
+        default="drafter",
+        metadata={"description": "Chain or backend that drafts the arguments of steps that "
+                                 "need earlier results; drafts of a wave run in parallel."},
+    )
+    max_concurrency: int = field(
+        default=4,
+        metadata={"description": "Most plan steps drafted and run at the same time."},
+    )
+    max_replans: int = field(
+        default=1,
+        metadata={"description": "How many times a plan with a failed step is redone."},
+    )
     max_answer_tokens: int = field(
         default=256,
-        metadata={"description": "Longest final answer, in tokens."},
+        metadata={"description": "Longest final answer or chat reply, in tokens."},
     )
     approval_tools: list[str] | None = field(
         default=None,

@@ -8,7 +8,7 @@ decoding, so a plan always names a registered tool with well-formed arguments.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
@@ -20,7 +20,13 @@ from backends.errors import GraphConfigError
 from tools.registry import TOOLS
 from tools.selection import pick
 
-__all__ = ["MAX_PLAN_STEPS", "plan_model", "planner_system", "select_tools"]
+__all__ = [
+    "MAX_PLAN_STEPS",
+    "dependency_problems",
+    "plan_model",
+    "planner_system",
+    "select_tools",
+]
 
 MAX_PLAN_STEPS = 8
 
@@ -54,6 +60,9 @@ def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
             f"{name.title().replace('_', '')}Step",
             tool=(Literal[name], ...),  # type: ignore[arg-type]
             args=(_args_schema(TOOLS[name]), ...),
+            depends_on=(list[Annotated[int, Field(ge=0, lt=MAX_PLAN_STEPS)]],
+                        Field(default_factory=list, max_length=3,
+                              description="Indexes of earlier steps whose results this needs")),
         )
         for name in tool_names
     ]
@@ -64,6 +73,12 @@ def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
     return create_model(
         "Plan", steps=(list[step_type], Field(min_length=1, max_length=max_steps))
     )
+
+
+def dependency_problems(steps: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return why a plan's dependencies are unusable: each must name an earlier step."""
+    return [f"step {i} depends on step {d}, which does not come before it"
+            for i, step in enumerate(steps) for d in step.get("depends_on", []) if d >= i]
 
 
 def _tool_line(tool: BaseTool) -> str:

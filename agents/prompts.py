@@ -12,6 +12,9 @@ import json
 from typing import Any
 
 __all__ = [
+    "DRAFT_SYSTEM",
+    "draft_request",
+    "replan_request",
     "CHAT_SYSTEM",
     "CHECK_SYSTEM",
     "ROUTER_SYSTEM",
@@ -107,3 +110,32 @@ sensibly and correctly, otherwise no."""
 def check_request(request: str, answer: str) -> str:
     """Format the user turn that asks whether ``answer`` serves ``request``."""
     return f"Request: {request}\nAnswer: {answer}\nIs the answer good?"
+
+DRAFT_SYSTEM = """You fill in a tool's arguments from the results of earlier steps.
+Reply with the arguments as JSON only; use the numbers and text from the results."""
+
+
+def draft_request(tool: str, planned: dict[str, Any],
+                  inputs: list[tuple[int, str, dict[str, Any], str]]) -> str:
+    """Format the user turn asking for a step's arguments given earlier results.
+
+    Args:
+        tool: the step's tool.
+        planned: the arguments the planner wrote before results existed.
+        inputs: (step, tool, args, output) of each step this one depends on.
+    """
+    lines = [f"Tool: {tool}", f"Planned arguments: {json.dumps(planned, ensure_ascii=False)}",
+             "Results of earlier steps:"]
+    lines += [f"{step}. {name}({json.dumps(args, sort_keys=True, ensure_ascii=False)}) -> "
+              f"{output}" for step, name, args, output in inputs]
+    lines.append("Arguments:")
+    return "\n".join(lines)
+
+
+def replan_request(question: str, failures: list[tuple[str, dict[str, Any], str]]) -> str:
+    """Format the planner's user turn after a plan failed: the question, then what failed."""
+    lines = [f"Question: {question}", "An earlier plan failed:"]
+    lines += [f"- {tool}({json.dumps(args, sort_keys=True, ensure_ascii=False)}) -> {error}"
+              for tool, args, error in failures]
+    lines.append("Plan again, avoiding those errors.\nPlan:")
+    return "\n".join(lines)

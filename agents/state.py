@@ -22,20 +22,24 @@ __all__ = [
     "PlanStep",
     "StepInput",
     "StepResult",
+    "plan_round",
     "planned_steps",
+    "round_results",
 ]
 
 
 class PlanStep(TypedDict):
-    """One tool call the planner asked for."""
+    """One tool call the planner asked for, after the steps whose results it needs."""
 
     tool: str
     args: dict[str, Any]
+    depends_on: list[int]
 
 
 class StepResult(ToolResult):
-    """A tool result together with the plan step it answers."""
+    """A tool result together with the plan round and step it answers."""
 
+    round: int
     step: int
 
 
@@ -53,6 +57,7 @@ class PlanExecuteOutput(TypedDict):
     tool_results: list[StepResult]
     metrics: list[NodeMetric]
     problems: list[str]
+    round: int
 
 
 class PlanExecuteState(TypedDict):
@@ -63,6 +68,7 @@ class PlanExecuteState(TypedDict):
     tool_results: Annotated[list[StepResult], operator.add]
     metrics: Annotated[list[NodeMetric], operator.add]
     problems: Annotated[list[str], operator.add]
+    round: NotRequired[int]
     answer: NotRequired[str]
 
 
@@ -70,9 +76,22 @@ class StepInput(TypedDict):
     """What one parallel ``execute_step`` branch receives through ``Send``."""
 
     index: int
+    round: int
     step: PlanStep
+    inputs: list[StepResult]
 
 
 def planned_steps(state: PlanExecuteState) -> list[PlanStep]:
     """Return the plan's steps, or none before a plan exists."""
     return state.get("plan", [])
+
+
+def plan_round(state: PlanExecuteState) -> int:
+    """Return the current plan's round: 0 for the first plan, +1 per replan."""
+    return state.get("round", 0)
+
+
+def round_results(state: PlanExecuteState) -> dict[int, StepResult]:
+    """Return the current round's results by step index."""
+    current = plan_round(state)
+    return {r["step"]: r for r in state.get("tool_results", []) if r["round"] == current}

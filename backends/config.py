@@ -51,7 +51,7 @@ __all__ = [
 
 DEFAULT_CONFIG_FILE = "backends.toml"
 BUILT_IN = {"backends": {"embedded": {"kind": "embedded"}},
-            "chains": {"planner": ["embedded"], "answer": ["embedded"]}}
+            "chains": {"planner": ["embedded"], "drafter": ["embedded"], "answer": ["embedded"]}}
 
 
 class RouterConfig(BaseModel):

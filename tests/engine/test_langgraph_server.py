@@ -155,7 +155,8 @@ async def test_stateless_run_returns_plan_tool_results_and_answer(
         state = await client.runs.wait(None, await assistant_id(client), input=QUESTION)
 
     assert isinstance(state, dict), state
-    assert state["plan"] and all(set(step) == {"tool", "args"} for step in state["plan"])
+    assert state["plan"] and all(set(step) == {"tool", "args", "depends_on"}
+                                 for step in state["plan"])
     assert state["tool_results"]
     assert {"write_plan", "write_answer"} <= {metric["node"] for metric in state["metrics"]}
     assert isinstance(state["answer"], str) and state["answer"].strip()

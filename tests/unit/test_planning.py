@@ -15,7 +15,7 @@ def test_plan_accepts_registered_tools_with_their_own_arguments():
         {"tool": "calculator", "args": {"expression": "17 * 23"}},
         {"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 2}},
     ]})
-    assert plan.model_dump()["steps"][0] == {"tool": "calculator",
+    assert plan.model_dump()["steps"][0] == {"tool": "calculator", "depends_on": [],
                                              "args": {"expression": "17 * 23"}}
 
 

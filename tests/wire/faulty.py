@@ -69,9 +69,10 @@ def _json(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def ok(json_body: Any, *, headers: Mapping[str, str] | None = None) -> Behaviour:
-    """Answer 200 with ``json_body`` as JSON."""
-    return Behaviour("whole", 200, _json(json_body), headers=dict(headers or {}))
+def ok(json_body: Any, *, headers: Mapping[str, str] | None = None,
+       delay: float = 0.0) -> Behaviour:
+    """Answer 200 with ``json_body`` as JSON, after ``delay`` seconds."""
+    return Behaviour("whole", 200, _json(json_body), headers=dict(headers or {}), delay=delay)
 
 
 def status(code: int, json_body: Any, *, headers: Mapping[str, str] | None = None) -> Behaviour:
@@ -127,6 +128,8 @@ async def _perform(behaviour: Behaviour, reply: Reply) -> None:
         reply.abort()
         return
     if behaviour.kind == "whole":
+        if behaviour.delay:
+            await asyncio.sleep(behaviour.delay)
         await reply.send(behaviour.status, behaviour.body, behaviour.content_type,
                          dict(behaviour.headers))
         return

@@ -1,0 +1,123 @@
+"""plan_execute's scheduling with scripted planner/drafter/answer servers and real tools.
+
+The servers are loopback stand-ins that answer scripted JSON, so plans with
+dependencies are exact; the tools (calculator, unit_convert) run for real.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.context import Context
+from backends.router import reset_breakers
+from graphs.plan_execute import graph
+from tests.wire.faulty import FaultyServer, chat_completion, ok
+
+
+def plan(*steps: dict) -> dict:
+    return chat_completion(json.dumps({"steps": list(steps)}))
+
+
+def calc(expression: str, *depends_on: int) -> dict:
+    return {"tool": "calculator", "args": {"expression": expression},
+            "depends_on": list(depends_on)}
+
+
+def to_m(*depends_on: int) -> dict:
+    return {"tool": "unit_convert", "args": {"value": 0.0, "from_unit": "km", "to_unit": "m"},
+            "depends_on": list(depends_on)}
+
+
+@pytest.fixture
+def servers(tmp_path: Path, monkeypatch):
+    started: dict[str, FaultyServer] = {}
+
+    def configure(planner: list, drafter: list = (), answers: int = 1) -> dict:
+        scripts = {"planner": planner, "drafter": list(drafter),
+                   "answer": [ok(chat_completion("done"))] * answers}
+        lines = ["[chains]"] + [f'{n} = ["{n}-server"]' for n in scripts]
+        for name, script in scripts.items():
+            server = started[name] = FaultyServer(script)
+            server.start()
+            lines += [f"[backends.{name}-server]", 'kind = "vllm"',
+                      f'base_url = "{server.base_url}"', 'model = "m"', "max_retries = 0"]
+        path = tmp_path / "backends.toml"
+        path.write_text("\n".join(lines) + "\n")
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+        reset_breakers()
+        return started
+
+    yield configure
+    for server in started.values():
+        server.stop()
+
+
+def by_step(state: dict, round_: int = 0) -> dict[int, dict]:
+    return {r["step"]: r for r in state["tool_results"] if r["round"] == round_}
+
+
+async def test_dependent_step_is_drafted_from_its_inputs_then_run(servers):
+    s = servers([ok(plan(calc("17 * 23"), to_m(0)))],
+                [ok(chat_completion('{"value": 391.0, "from_unit": "km", "to_unit": "m"}'))])
+    state = await graph.ainvoke({"question": "17*23 km in metres?"})
+    results = by_step(state)
+    assert results[0]["output"] == "391"
+    assert results[1]["args"]["value"] == 391.0 and "391000" in results[1]["output"]
+    draft_prompt = json.dumps(s["drafter"].requests[0].json()["messages"])
+    assert "391" in draft_prompt, "the drafter saw the result it depends on"
+    assert "draft_step" in [m["node"] for m in state["metrics"]]
+
+
+async def test_drafts_of_one_wave_reach_the_server_together(servers):
+    draft = ok(chat_completion('{"value": 2.0, "from_unit": "km", "to_unit": "m"}'), delay=2.0)
+    s = servers([ok(plan(calc("1 + 1"), calc("2 + 2"), to_m(0), to_m(0)))], [draft, draft])
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_concurrency=4))
+    first, second = sorted(r.arrived for r in s["drafter"].requests)
+    assert second - first < 2.0, "the second draft arrived while the first was held"
+    assert sorted(by_step(state)) == [0, 1, 2, 3]
+
+
+async def test_max_concurrency_runs_steps_in_smaller_waves(servers):
+    s = servers([ok(plan(calc("1 + 1"), calc("2 + 2"), to_m(0), to_m(1)))],
+                [ok(chat_completion('{"value": 2.0, "from_unit": "km", "to_unit": "m"}'),
+                    delay=0.3)] * 2)
+    events = [c async for c in graph.astream({"question": "q"}, stream_mode="custom",
+                                             context=Context(max_concurrency=1))]
+    done = [e["step"] for e in events if e["event"] == "step_done"]
+    assert done == [0, 1, 2, 3]
+    first, second = sorted(r.arrived for r in s["drafter"].requests)
+    assert second - first >= 0.3, "one step at a time: drafts never overlap"
+    waves = [e for e in events if e["event"] == "steps_done"]
+    assert [w["done"] for w in waves] == [1, 2, 3, 4]
+
+
+async def test_failed_round_is_replanned_once(servers):
+    s = servers([ok(plan(calc("1 / 0"))), ok(plan(calc("2 + 2")))])
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
+    assert state["round"] == 1
+    assert by_step(state, 0)[0]["status"] == "error"
+    assert by_step(state, 1)[0]["output"] == "4"
+    replan_prompt = json.dumps(s["planner"].requests[1].json()["messages"])
+    assert "1 / 0" in replan_prompt and "division by zero" in replan_prompt
+
+
+async def test_no_replan_when_the_budget_is_zero(servers):
+    s = servers([ok(plan(calc("1 / 0")))])
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=0))
+    assert len(s["planner"].requests) == 1
+    assert state["answer"] == "done" and by_step(state)[0]["status"] == "error"
+
+
+async def test_step_whose_input_failed_is_not_run(servers):
+    s = servers([ok(plan(calc("1 / 0"), to_m(0)))])
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=0))
+    assert by_step(state)[1]["output"] == "not run: step 0 it needs failed"
+    assert s["drafter"].requests == []
+
+
+async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
+    servers([ok(plan(to_m(1), calc("1 + 1")))])
+    state = await graph.ainvoke({"question": "q"})
+    assert state["plan"] == [] and state["tool_results"] == []
+    assert "step 0 depends on step 1" in state["problems"][0]
