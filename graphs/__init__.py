@@ -1,6 +1,15 @@
 """StateGraph definitions; each module exports ``build_<name>()`` and a compiled ``graph``."""
 
+from graphs.chat import build_chat
+from graphs.persistence import compile_with_sqlite, open_async_sqlite, open_sqlite
 from graphs.plan_execute import build_plan_execute
 from graphs.router import build_router
 
-__all__ = ["build_plan_execute", "build_router"]
+__all__ = [
+    "build_chat",
+    "build_plan_execute",
+    "build_router",
+    "compile_with_sqlite",
+    "open_async_sqlite",
+    "open_sqlite",
+]

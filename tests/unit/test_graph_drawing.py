@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from graphs.chat import graph as chat
 from graphs.plan_execute import graph as plan_execute
 from graphs.router import graph as router
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
-@pytest.mark.parametrize(("name", "graph"), [("plan_execute", plan_execute),
+@pytest.mark.parametrize(("name", "graph"), [("chat", chat), ("plan_execute", plan_execute),
                                              ("router", router)])
 def test_drawing_matches_snapshot(name, graph):
     drawing = graph.get_graph().draw_mermaid()
