@@ -36,14 +36,18 @@ def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int, int, int]:
     )
 
 
-def summarize(metrics: Iterable[NodeMetric]) -> dict[str, float]:
-    """Sum latency and tokens over a run's metrics."""
-    totals = {"latency_ms": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0,
-              "cached_tokens": 0.0, "calls": 0.0}
+SUMMED = ("latency_ms", "prompt_tokens", "completion_tokens", "cached_tokens")
+
+
+def summarize(metrics: Iterable[NodeMetric]) -> dict[str, dict[str, float]]:
+    """Sum calls, latency and tokens per node, and over the whole run under ``total``."""
+    summary: dict[str, dict[str, float]] = {}
     for metric in metrics:
-        totals["latency_ms"] += metric["latency_ms"]
-        totals["prompt_tokens"] += metric["prompt_tokens"]
-        totals["completion_tokens"] += metric["completion_tokens"]
-        totals["cached_tokens"] += metric["cached_tokens"]
-        totals["calls"] += 1
-    return totals
+        for key in (metric["node"], "total"):
+            row = summary.setdefault(key, dict.fromkeys(("calls", *SUMMED), 0.0))
+            row["calls"] += 1
+            for field in SUMMED:
+                row[field] += metric[field]  # type: ignore[literal-required]
+    for row in summary.values():
+        row["latency_ms"] = round(row["latency_ms"], 1)
+    return summary

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model
-from agents.metrics import NodeMetric
+from agents.metrics import NodeMetric, summarize
 from agents.planning import dependency_problems, plan_model, planner_system, select_tools
 from agents.prompts import (
     ANSWER_EXAMPLE,
@@ -201,4 +201,5 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
                                 max_tokens=context.max_answer_tokens, stop=ANSWER_STOP),
         messages=messages, local_only=context.local_only,
     )
-    return {"answer": str(reply.content).strip(), "metrics": [metric]}
+    summary = summarize([*state.get("metrics", []), metric])
+    return {"answer": str(reply.content).strip(), "metrics": [metric], "summary": summary}

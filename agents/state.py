@@ -58,6 +58,7 @@ class PlanExecuteOutput(TypedDict):
     metrics: list[NodeMetric]
     problems: list[str]
     round: int
+    summary: dict[str, dict[str, float]]
 
 
 class PlanExecuteState(TypedDict):
@@ -70,6 +71,7 @@ class PlanExecuteState(TypedDict):
     problems: Annotated[list[str], operator.add]
     round: NotRequired[int]
     answer: NotRequired[str]
+    summary: NotRequired[dict[str, dict[str, float]]]
 
 
 class StepInput(TypedDict):

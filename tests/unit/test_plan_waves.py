@@ -121,3 +121,11 @@ async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
     state = await graph.ainvoke({"question": "q"})
     assert state["plan"] == [] and state["tool_results"] == []
     assert "step 0 depends on step 1" in state["problems"][0]
+
+
+async def test_final_state_summarises_every_call(servers):
+    servers([ok(plan(calc("17 * 23")))])
+    state = await graph.ainvoke({"question": "q"})
+    summary = state["summary"]
+    assert summary["total"]["calls"] == len(state["metrics"]) == 3
+    assert set(summary) == {"write_plan", "execute_step", "write_answer", "total"}
