@@ -11,7 +11,10 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 
 from agents.metrics import NodeMetric, usage_counts
@@ -22,15 +25,34 @@ from backends.errors import GraphConfigError
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams
 
-__all__ = ["call_model"]
+__all__ = ["call_model", "chain_backends"]
+
+
+def chain_backends(chain: str, *, key: str, local_only: bool) -> tuple[BackendConfig, ...]:
+    """Return the backends ``chain`` tries, only the local ones for sensitive requests.
+
+    Reads ``backends.toml`` on first use: async callers run it in a worker thread.
+    """
+    backends = load_config().chain(chain, key=key)
+    if local_only:
+        backends = tuple(cfg for cfg in backends if cfg.local)
+        if not backends:
+            raise GraphConfigError(
+                f"{key}={chain!r} has no backend flagged local, and this request is marked "
+                "sensitive; add a local backend to the chain or choose another", key=key)
+    return backends
 
 
 async def _ask(
     cfg: BackendConfig, params: GenerationParams, messages: list[BaseMessage],
-    constraint: Constraint | None,
+    constraint: Constraint | None, tools: Sequence[BaseTool] = (),
 ) -> AIMessage:
     model = await get_chat_model(cfg, params)
-    runnable = constrained_to(model, constraint, cfg) if constraint else model
+    runnable: Runnable[LanguageModelInput, BaseMessage] = model
+    if tools:
+        runnable = model.bind_tools(list(tools))
+    elif constraint:
+        runnable = constrained_to(model, constraint, cfg)
     try:
         reply = await runnable.ainvoke(messages)
     except Exception as exc:
@@ -53,6 +75,7 @@ async def call_model(
     messages: Sequence[BaseMessage],
     constraint: Constraint | None = None,
     local_only: bool = False,
+    tools: Sequence[BaseTool] = (),
 ) -> tuple[AIMessage, NodeMetric]:
     """Ask the first answering backend of ``chain``; return its reply and the call's metric.
 
@@ -64,19 +87,15 @@ async def call_model(
         messages: the prompt.
         constraint: what the server must enforce while decoding, if anything.
         local_only: use only the chain's backends flagged ``local`` (sensitive data).
+        tools: tools bound for native tool calling (each backend's own model binds them);
+            not together with ``constraint``.
     """
-    # The first load reads backends.toml from disk: keep it off the event loop.
-    config = await asyncio.to_thread(load_config)
-    backends = config.chain(chain, key=key)
-    if local_only:
-        backends = tuple(cfg for cfg in backends if cfg.local)
-        if not backends:
-            raise GraphConfigError(
-                f"{key}={chain!r} has no backend flagged local, and this request is marked "
-                "sensitive; add a local backend to the chain or choose another", key=key)
+    if tools and constraint:
+        raise ValueError("call_model takes tools or a constraint, not both")
+    backends = await asyncio.to_thread(chain_backends, chain, key=key, local_only=local_only)
     started = time.perf_counter()
     reply, answered_by, attempts = await call_chain(
-        chain, backends, lambda cfg: _ask(cfg, params, list(messages), constraint)
+        chain, backends, lambda cfg: _ask(cfg, params, list(messages), constraint, tools)
     )
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     prompt, completion, cached = usage_counts(reply.usage_metadata)
