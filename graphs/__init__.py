@@ -3,11 +3,13 @@
 from graphs.chat import build_chat
 from graphs.persistence import compile_with_sqlite, open_async_sqlite, open_sqlite
 from graphs.plan_execute import build_plan_execute
+from graphs.react_agent import build_react_agent
 from graphs.router import build_router
 
 __all__ = [
     "build_chat",
     "build_plan_execute",
+    "build_react_agent",
     "build_router",
     "compile_with_sqlite",
     "open_async_sqlite",
