@@ -10,10 +10,15 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
 
+from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.runnables import Runnable
+from langchain_core.runnables.config import ensure_config, merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 
@@ -43,9 +48,31 @@ def chain_backends(chain: str, *, key: str, local_only: bool) -> tuple[BackendCo
     return backends
 
 
+class FirstToken(AsyncCallbackHandler):
+    """Notes when a streamed reply's first token arrives (streaming runs only)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    async def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Record the first token's arrival."""
+        if self.at is None and token:
+            self.at = time.perf_counter()
+
+
 async def _ask(
     cfg: BackendConfig, params: GenerationParams, messages: list[BaseMessage],
     constraint: Constraint | None, tools: Sequence[BaseTool] = (),
+    first_token: FirstToken | None = None,
 ) -> AIMessage:
     model = await get_chat_model(cfg, params)
     runnable: Runnable[LanguageModelInput, BaseMessage] = model
@@ -53,8 +80,11 @@ async def _ask(
         runnable = model.bind_tools(list(tools))
     elif constraint:
         runnable = constrained_to(model, constraint, cfg)
+    # The run's own config (LangGraph's stream handlers) plus the timer: passing
+    # callbacks alone would replace the inherited ones and silence streaming.
+    config = merge_configs(ensure_config(), {"callbacks": [first_token]} if first_token else {})
     try:
-        reply = await runnable.ainvoke(messages)
+        reply = await runnable.ainvoke(messages, config)
     except Exception as exc:
         mapped = translate_error(exc, cfg)
         if mapped is None:
@@ -94,8 +124,10 @@ async def call_model(
         raise ValueError("call_model takes tools or a constraint, not both")
     backends = await asyncio.to_thread(chain_backends, chain, key=key, local_only=local_only)
     started = time.perf_counter()
+    first_token = FirstToken()
     reply, answered_by, attempts = await call_chain(
-        chain, backends, lambda cfg: _ask(cfg, params, list(messages), constraint, tools)
+        chain, backends,
+        lambda cfg: _ask(cfg, params, list(messages), constraint, tools, first_token),
     )
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     prompt, completion, cached = usage_counts(reply.usage_metadata)
@@ -103,6 +135,8 @@ async def call_model(
         node=node, backend=answered_by.name, latency_ms=latency_ms, prompt_tokens=prompt,
         completion_tokens=completion, cached_tokens=cached, status="ok",
     )
+    if first_token.at is not None:
+        metric["ttft_ms"] = round((first_token.at - started) * 1000, 1)
     failed = [dataclasses.asdict(a) for a in attempts if a.outcome != "ok" or a.breaker]
     if failed:
         metric["fallbacks"] = failed

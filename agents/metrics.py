@@ -21,6 +21,7 @@ class NodeMetric(TypedDict):
     cached_tokens: int
     status: Literal["ok", "error"]
     error: NotRequired[str]
+    ttft_ms: NotRequired[float]
     fallbacks: NotRequired[list[dict[str, Any]]]
 
 

@@ -80,3 +80,14 @@ async def test_unknown_backend_fails_naming_the_context_key(model_path):
         await graph.ainvoke(QUESTION, context=Context(planner_backend="gpu-box"))
     assert caught.value.key == "planner_backend"
     assert "gpu-box" in str(caught.value)
+
+
+async def test_streamed_calls_record_time_to_first_token(model_path):
+    final = None
+    async for mode, chunk in graph.astream(QUESTION, stream_mode=["messages", "values"]):
+        if mode == "values":
+            final = chunk
+    answer = next(m for m in final["metrics"] if m["node"] == "write_answer")
+    assert 0 < answer["ttft_ms"] <= answer["latency_ms"]
+    plain = await graph.ainvoke(QUESTION)
+    assert all("ttft_ms" not in m for m in plain["metrics"]), "no stream, no first token"
