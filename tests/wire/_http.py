@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["LoopbackServer", "Recorded", "Reply"]
+__all__ = ["LoopbackServer", "Recorded", "Reply", "WireServer"]
 
 _HOST = "127.0.0.1"
 
@@ -249,3 +249,39 @@ class LoopbackServer:
             self._tasks.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+class WireServer:
+    """Lifecycle shared by the test servers built on ``LoopbackServer`` (``self._server``)."""
+
+    _server: LoopbackServer
+
+    @property
+    def base_url(self) -> str:
+        """Return ``http://127.0.0.1:<port>`` (empty before ``start``)."""
+        return self._server.base_url
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Return every request received, in arrival order."""
+        return self._server.requests
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Return exceptions raised by the server's own code (a test should see none)."""
+        return self._server.errors
+
+    def start(self) -> str:
+        """Start serving in a background thread; return the base URL."""
+        return self._server.start()
+
+    def stop(self) -> None:
+        """Stop serving; hanging requests are closed."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

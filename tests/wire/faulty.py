@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.wire._http import LoopbackServer, Recorded, Reply
+from tests.wire._http import LoopbackServer, Recorded, Reply, WireServer
 from tests.wire.error_bodies import (
     LLAMACPP_CONTEXT_ERROR,
     LLAMACPP_LEGACY_CONTEXT_ERROR,
@@ -149,7 +149,7 @@ _EXHAUSTED = status(500, {"error": {"message": "FaultyServer: script exhausted",
                                     "type": "server_error", "param": None, "code": None}})
 
 
-class FaultyServer:
+class FaultyServer(WireServer):
     """Answer requests from a script of behaviours, on 127.0.0.1, in a background thread.
 
     Args:
@@ -166,16 +166,6 @@ class FaultyServer:
         self._server = LoopbackServer(self._handle, name="faulty-server")
 
     @property
-    def base_url(self) -> str:
-        """Return ``http://127.0.0.1:<port>`` (empty before ``start``)."""
-        return self._server.base_url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Return every request received, in arrival order (fixed paths included)."""
-        return self._server.requests
-
-    @property
     def remaining(self) -> int:
         """Return how many scripted behaviours are still unused."""
         return len(self._script)
@@ -187,21 +177,6 @@ class FaultyServer:
     def paths(self) -> list[str]:
         """Return the paths of the requests received, in order."""
         return [r.path for r in self.requests]
-
-    def start(self) -> str:
-        """Start serving in a background thread; return the base URL."""
-        return self._server.start()
-
-    def stop(self) -> None:
-        """Stop serving; hanging requests are closed."""
-        self._server.stop()
-
-    def __enter__(self) -> FaultyServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _handle(self, request: Recorded, reply: Reply) -> None:
         behaviour = self.fixed.get(request.path)

@@ -66,7 +66,7 @@ from typing import Any
 import httpx
 
 from tests.wire import _ollama_shapes as shapes
-from tests.wire._http import LoopbackServer, Recorded, Reply
+from tests.wire._http import LoopbackServer, Recorded, Reply, WireServer
 from tests.wire._llamacpp import LlamaCpp, Prompt, UpstreamError, completion_body
 from tests.wire._ollama_request import (
     Refusal,
@@ -111,7 +111,7 @@ class PromptRecord:
 Route = Callable[[Recorded, Reply], Awaitable[None]]
 
 
-class OllamaWire:
+class OllamaWire(WireServer):
     """Serve Ollama's API on 127.0.0.1, generating with an upstream llama.cpp server.
 
     Args:
@@ -153,35 +153,6 @@ class OllamaWire:
             ("POST", "/api/generate"): self._generate,
         }
 
-    @property
-    def base_url(self) -> str:
-        """Return ``http://127.0.0.1:<port>`` (empty before ``start``)."""
-        return self._server.base_url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Return every request received, in arrival order."""
-        return self._server.requests
-
-    @property
-    def errors(self) -> list[BaseException]:
-        """Return exceptions raised by this server's own code (a test should see none)."""
-        return self._server.errors
-
-    def start(self) -> str:
-        """Start serving in a background thread; return the base URL."""
-        return self._server.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
-
-    def __enter__(self) -> OllamaWire:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _handle(self, request: Recorded, reply: Reply) -> None:
         route = self._routes.get((request.method, request.path))

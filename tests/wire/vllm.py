@@ -82,7 +82,7 @@ from typing import Any
 
 import httpx
 
-from tests.wire._http import LoopbackServer, Recorded, Reply
+from tests.wire._http import LoopbackServer, Recorded, Reply, WireServer
 from tests.wire._llamacpp import LlamaCpp
 from tests.wire.error_bodies import vllm_context_error
 
@@ -198,7 +198,7 @@ def _kept(kind: str, value: Any, text: str) -> bool:
     return True
 
 
-class VLLMWire:
+class VLLMWire(WireServer):
     """Serve vLLM's OpenAI API on 127.0.0.1, generating with an upstream llama.cpp server.
 
     Args:
@@ -226,35 +226,6 @@ class VLLMWire:
         self._server = LoopbackServer(self._handle, name="vllm-wire", startup=self._open,
                                       shutdown=self._close)
 
-    @property
-    def base_url(self) -> str:
-        """Return ``http://127.0.0.1:<port>`` (empty before ``start``)."""
-        return self._server.base_url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Return every request received, in arrival order."""
-        return self._server.requests
-
-    @property
-    def errors(self) -> list[BaseException]:
-        """Return exceptions raised by this server's own code (a test should see none)."""
-        return self._server.errors
-
-    def start(self) -> str:
-        """Start serving in a background thread; return the base URL."""
-        return self._server.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
-
-    def __enter__(self) -> VLLMWire:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _open(self) -> None:
         await self._llama.open()
