@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from backends.config import load_config
 from backends.errors import GraphConfigError
 
-__all__ = ["Context", "run_context"]
+__all__ = ["LIMITS", "Context", "run_context"]
 
 
 # Studio renders a Literal as a dropdown. The names come from backends.toml when this
@@ -106,8 +106,23 @@ class Context:
     )
 
 
+# Budgets are bounded so every graph's recursion limit (set in graphs/) covers them.
+LIMITS = {"max_plan_steps": (1, 8), "max_concurrency": (1, 32), "max_replans": (0, 3),
+          "max_agent_steps": (1, 20), "max_answer_tokens": (1, 8192), "temperature": (0.0, 2.0)}
+
+
+def _checked(context: Context) -> Context:
+    for key, (low, high) in LIMITS.items():
+        value = getattr(context, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not low <= value <= high:
+            raise GraphConfigError(f"{key}={value!r} is out of range; use {low} to {high}",
+                                   key=key)
+    return context
+
+
 def run_context(given: Context | dict[str, object] | None) -> Context:
-    """Return the run's Context, filling defaults; unknown keys name themselves.
+    """Return the run's Context, filling defaults; a wrong key or value names itself.
 
     LangGraph passes the context a caller sent, which over the HTTP API may still
     be a plain dict, or None when the caller sent nothing.
@@ -115,11 +130,11 @@ def run_context(given: Context | dict[str, object] | None) -> Context:
     if given is None:
         return Context()
     if isinstance(given, Context):
-        return given
+        return _checked(given)
     known = set(Context.__dataclass_fields__)
     unknown = sorted(set(given) - known)
     if unknown:
         raise GraphConfigError(
             f"unknown context keys {unknown}; valid keys are {sorted(known)}", key=unknown[0]
         )
-    return Context(**given)  # type: ignore[arg-type]
+    return _checked(Context(**given))  # type: ignore[arg-type]

@@ -30,4 +30,7 @@ def build_chat() -> ChatBuilder:
     return builder
 
 
-graph = build_chat().compile(name="chat")
+# One reply per turn: anything past a handful of supersteps is a bug.
+RECURSION_LIMIT = 5
+
+graph = build_chat().compile(name="chat").with_config(recursion_limit=RECURSION_LIMIT)

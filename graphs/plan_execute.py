@@ -48,4 +48,9 @@ def build_plan_execute() -> PlanExecuteBuilder:
     return builder
 
 
-graph = build_plan_execute().compile(name="plan_execute")
+# One plan, at most 8 steps in as many waves (2 supersteps each), replanned at most
+# 3 times, then the answer: well under this, so hitting it means a bug, not a budget.
+RECURSION_LIMIT = 100
+
+graph = build_plan_execute().compile(name="plan_execute").with_config(
+    recursion_limit=RECURSION_LIMIT)

@@ -4,9 +4,10 @@ START -> think -(tool calls)-> act -> think ... -(answer)-> END
 
 ``think`` takes at most ``max_agent_steps`` model turns per user message, then
 ends with an answer saying the budget ran out. Each tool round costs two
-supersteps, so the run's ``recursion_limit`` (LangGraph's default 25) must be at
-least ``2 * max_agent_steps + 2``; below that the agent also stops cleanly, with
-an answer naming the limit, instead of raising ``GraphRecursionError``.
+supersteps, so the run's ``recursion_limit`` (the exported graph defaults to
+RECURSION_LIMIT, enough for the largest budget) must be at least
+``2 * max_agent_steps + 2``; below that the agent also stops cleanly, with an
+answer naming the limit, instead of raising ``GraphRecursionError``.
 """
 
 from __future__ import annotations
@@ -34,4 +35,9 @@ def build_react_agent() -> ReactBuilder:
     return builder
 
 
-graph = build_react_agent().compile(name="react_agent")
+# Two supersteps per tool round at the largest max_agent_steps (20), plus the last
+# think; the agent itself stops cleanly before this is reached.
+RECURSION_LIMIT = 2 * 20 + 2
+
+graph = build_react_agent().compile(name="react_agent").with_config(
+    recursion_limit=RECURSION_LIMIT)

@@ -44,4 +44,7 @@ def build_router() -> RouterBuilder:
     return builder
 
 
-graph = build_router().compile(name="router")
+# classify, answer or tools (a subgraph with its own limit), check, escalate.
+RECURSION_LIMIT = 12
+
+graph = build_router().compile(name="router").with_config(recursion_limit=RECURSION_LIMIT)

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from agents.context import Context, run_context
+from agents.context import LIMITS, Context, run_context
 from agents.planning import MAX_PLAN_STEPS, plan_model, planner_system, select_tools
 from backends.errors import GraphConfigError
 from tools.base import tool_info
@@ -88,3 +88,25 @@ def test_studio_form_offers_configured_chains_and_backends_as_a_dropdown():
         assert schema[key]["enum"] == load_config().names()
         assert schema[key]["description"]
     assert all(spec.get("description") for spec in schema.values()), "every field is explained"
+
+
+@pytest.mark.parametrize(("key", "value"), [("max_replans", 9), ("max_concurrency", 0),
+                                            ("max_agent_steps", 100), ("temperature", 3.0),
+                                            ("max_plan_steps", True)])
+def test_out_of_range_budgets_name_their_key(key, value):
+    with pytest.raises(GraphConfigError) as caught:
+        run_context({key: value})
+    assert caught.value.key == key and "out of range" in str(caught.value)
+
+
+def test_every_graph_carries_a_recursion_limit_covering_its_budgets():
+    from graphs.chat import graph as chat
+    from graphs.plan_execute import graph as plan_execute
+    from graphs.react_agent import graph as react_agent
+    from graphs.router import graph as router
+
+    low, high = LIMITS["max_agent_steps"]
+    assert react_agent.config["recursion_limit"] >= 2 * high + 2
+    steps, replans = LIMITS["max_plan_steps"][1], LIMITS["max_replans"][1]
+    assert plan_execute.config["recursion_limit"] >= 2 + (replans + 1) * (1 + 2 * steps)
+    assert router.config["recursion_limit"] >= 5 and chat.config["recursion_limit"] >= 1
