@@ -19,7 +19,7 @@ import asyncio
 import logging
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 import httpx
 from langchain_core.messages import (
@@ -38,11 +38,10 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from agents.context import Context, run_context
-from agents.llm import call_model
-from agents.metrics import NodeMetric
+from agents.llm import call_model, chain_backends
+from agents.metrics import NodeMetric, summarize
 from agents.prompts import CHAT_SYSTEM
 from backends.chat import model_info
-from backends.config import load_config
 from backends.errors import BackendError, ContextTooLong, GraphConfigError
 from backends.settings import BackendConfig, GenerationParams, OllamaBackend
 
@@ -79,6 +78,7 @@ class ChatOutput(TypedDict):
 
     messages: list[AnyMessage]
     metrics: list[NodeMetric]
+    summary: dict[str, dict[str, float]]
 
 
 class ChatState(TypedDict):
@@ -86,15 +86,14 @@ class ChatState(TypedDict):
 
     messages: Annotated[list[AnyMessage], add_messages]
     metrics: Annotated[list[NodeMetric], operator.add]
+    summary: NotRequired[dict[str, dict[str, float]]]
 
 
 async def first_backend(chain: str, *, local_only: bool) -> BackendConfig:
     """Return the backend of ``chain`` that ``call_model`` tries first."""
-    # The first load reads backends.toml from disk: keep it off the event loop.
-    config = await asyncio.to_thread(load_config)
-    backends = config.chain(chain, key="chat_backend")
-    # With no local backend, call_model raises the explanatory error itself.
-    return next((cfg for cfg in backends if cfg.local or not local_only), backends[0])
+    backends = await asyncio.to_thread(chain_backends, chain, key="chat_backend",
+                                       local_only=local_only)
+    return backends[0]
 
 
 async def context_window(cfg: BackendConfig) -> int:
@@ -192,4 +191,5 @@ async def write_reply(state: ChatState, runtime: Runtime[Context]) -> dict[str, 
                                 max_tokens=context.max_answer_tokens),
         messages=prompt, local_only=context.local_only,
     )
-    return {"messages": [reply], "metrics": [metric]}
+    summary = summarize([*state.get("metrics", []), metric])
+    return {"messages": [reply], "metrics": [metric], "summary": summary}

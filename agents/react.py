@@ -45,7 +45,7 @@ from typing_extensions import TypedDict
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, chain_backends
-from agents.metrics import NodeMetric
+from agents.metrics import NodeMetric, summarize
 from agents.planning import select_tools
 from agents.state import PlanStep
 from backends.base import JsonSchema
@@ -102,6 +102,7 @@ class ReactOutput(TypedDict):
     answer: str
     steps: int
     metrics: list[NodeMetric]
+    summary: dict[str, dict[str, float]]
 
 
 class ReactState(TypedDict):
@@ -111,6 +112,7 @@ class ReactState(TypedDict):
     steps: NotRequired[int]
     answer: NotRequired[str]
     metrics: Annotated[list[NodeMetric], operator.add]
+    summary: NotRequired[dict[str, dict[str, float]]]
     remaining_steps: RemainingSteps
 
 
@@ -235,7 +237,8 @@ def _stop(turns: int, context: Context, state: ReactState) -> dict[str, Any]:
            f"another tool round (set it to at least {2 * context.max_agent_steps + 2})")
     answer = f"Stopped after {turns} model turns without a final answer: {why}.{last}"
     get_stream_writer()({"event": "budget_exhausted", "turns": turns})
-    return {"messages": [AIMessage(answer)], "answer": answer, "steps": turns}
+    return {"messages": [AIMessage(answer)], "answer": answer, "steps": turns,
+            "summary": summarize(state.get("metrics", []))}
 
 
 async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -273,8 +276,10 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
             # Decoding is constrained, so this means the reply was cut off (token limit).
             message = AIMessage(f"The model's reply was not a valid action: "
                                 f"{exc.errors()[0]['msg']}.")
-    answer = {} if message.tool_calls else {"answer": str(message.content).strip()}
-    return {"messages": [message], "steps": turns + 1, "metrics": [metric], **answer}
+    final = {} if message.tool_calls else {
+        "answer": str(message.content).strip(),
+        "summary": summarize([*state.get("metrics", []), metric])}
+    return {"messages": [message], "steps": turns + 1, "metrics": [metric], **final}
 
 
 def route_after_think(state: ReactState) -> Literal["act", "__end__"]:

@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 
 from agents.context import Context, run_context
 from agents.llm import call_model
-from agents.metrics import NodeMetric
+from agents.metrics import NodeMetric, summarize
 from agents.prompts import (
     CHAT_SYSTEM,
     CHECK_SYSTEM,
@@ -64,6 +64,7 @@ class RouterOutput(TypedDict):
     verdict: str
     escalated: bool
     metrics: list[NodeMetric]
+    summary: dict[str, dict[str, float]]
 
 
 class RouterState(TypedDict):
@@ -76,6 +77,7 @@ class RouterState(TypedDict):
     verdict: NotRequired[str]
     escalated: NotRequired[bool]
     metrics: Annotated[list[NodeMetric], operator.add]
+    summary: NotRequired[dict[str, dict[str, float]]]
 
 
 def _run_context(state: RouterState, runtime: Runtime[Context]) -> Context:
@@ -148,7 +150,8 @@ async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[st
         constraint=Choice(options), local_only=context.local_only,
     )
     verdict = read_choice(str(reply.content), options, metric["backend"])
-    return {"verdict": verdict, "metrics": [metric]}
+    return {"verdict": verdict, "metrics": [metric],
+            "summary": summarize([*state.get("metrics", []), metric])}
 
 
 def route_after_check(state: RouterState, runtime: Runtime[Context]) -> Literal[
@@ -165,4 +168,5 @@ async def escalate(state: RouterState, runtime: Runtime[Context]) -> dict[str, A
     answer, metric = await _chat_answer("escalate", context.escalation_backend,
                                         "escalation_backend", state, context)
     get_stream_writer()({"event": "escalated", "backend": metric["backend"]})
-    return {"answer": answer, "escalated": True, "metrics": [metric]}
+    return {"answer": answer, "escalated": True, "metrics": [metric],
+            "summary": summarize([*state.get("metrics", []), metric])}

@@ -33,6 +33,7 @@ async def test_the_second_turn_sees_the_first(model_path):
                                context=SHORT)
     assert kinds(state) == ["human", "ai", "human", "ai"]
     first, second = state["metrics"]
+    assert state["summary"]["write_reply"]["calls"] == 2, "the thread's calls are summed"
     assert second["prompt_tokens"] > first["prompt_tokens"] + first["completion_tokens"]
     assert second["cached_tokens"] >= first["prompt_tokens"] // 2, (
         "the first exchange is re-sent as the same prefix, so the server's cache serves it")

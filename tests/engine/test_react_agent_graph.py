@@ -23,6 +23,8 @@ def assert_calculated(state: dict) -> None:
     thoughts = [m for m in state["metrics"] if m["node"] == "think"]
     assert thoughts and all(m["backend"] == "embedded" and m["completion_tokens"] > 0
                             for m in thoughts)
+    assert state["summary"]["think"]["calls"] == len(thoughts)
+    assert state["summary"]["total"]["calls"] == len(state["metrics"])
 
 
 async def test_arithmetic_question_runs_the_calculator_and_answers(model_path):

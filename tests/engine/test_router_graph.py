@@ -77,6 +77,7 @@ async def test_a_rejected_answer_escalates_exactly_once(scripted):
     assert state["decision"]["route"] == "chat" and state["verdict"] == "no"
     assert state["escalated"] is True
     assert [m["node"] for m in state["metrics"]].count("escalate") == 1
+    assert state["summary"]["total"]["calls"] == len(state["metrics"]) == 4
     assert len(judge.requests) == 2, "classify and one check: no loop after escalating"
 
 

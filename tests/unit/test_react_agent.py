@@ -342,4 +342,4 @@ async def test_a_second_question_on_a_thread_gets_a_fresh_budget_and_new_ids(jso
 def test_studio_input_is_just_the_messages():
     assert set(graph.get_input_jsonschema()["properties"]) == {"messages"}
     assert set(graph.get_output_jsonschema()["properties"]) == {
-        "messages", "answer", "steps", "metrics"}
+        "messages", "answer", "steps", "metrics", "summary"}
