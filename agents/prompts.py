@@ -17,6 +17,8 @@ __all__ = [
     "replan_request",
     "CHAT_SYSTEM",
     "CHECK_SYSTEM",
+    "COMPLEXITY_OPTIONS",
+    "COMPLEXITY_SYSTEM",
     "ROUTER_SYSTEM",
     "ROUTE_OPTIONS",
     "check_request",
@@ -99,6 +101,18 @@ Hello, who are you? -> chat
 Convert 5 miles to km. -> tools
 Explain what a GPU is. -> chat
 What day is it in Tokyo? -> tools"""
+
+COMPLEXITY_OPTIONS = ("simple", "complex")
+
+COMPLEXITY_SYSTEM = """Judge how hard the request is. Reply with one word.
+simple: a greeting, a short fact, a one-line answer.
+complex: reasoning over several steps, long writing, code, or expert knowledge.
+
+Examples:
+Hello! -> simple
+What is the capital of France? -> simple
+Write a migration plan for moving our database to Postgres. -> complex
+Explain why this recursive function overflows the stack. -> complex"""
 
 CHAT_SYSTEM = """You are a helpful assistant running on the user's own machine.
 Answer briefly and plainly."""

@@ -18,6 +18,8 @@ from agents.metrics import NodeMetric, summarize
 from agents.prompts import (
     CHAT_SYSTEM,
     CHECK_SYSTEM,
+    COMPLEXITY_OPTIONS,
+    COMPLEXITY_SYSTEM,
     ROUTE_OPTIONS,
     ROUTER_SYSTEM,
     check_request,
@@ -45,6 +47,7 @@ class Decision(TypedDict):
     """Where the router sent a request, and why."""
 
     route: str
+    complexity: str
     reason: str
     local_only: bool
 
@@ -85,21 +88,37 @@ def _run_context(state: RouterState, runtime: Runtime[Context]) -> Context:
     return dataclasses.replace(context, local_only=True) if state.get("sensitive") else context
 
 
-async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Label the request ``chat`` or ``tools`` with a fixed-choice constraint."""
-    context = _run_context(state, runtime)
+async def _choose(node: str, system: str, request: str, options: tuple[str, ...],
+                  context: Context) -> tuple[str, NodeMetric]:
     reply, metric = await call_model(
-        "classify_request", chain=context.router_backend, key="router_backend",
+        node, chain=context.router_backend, key="router_backend",
         params=GenerationParams(temperature=0.0, max_tokens=4),
-        messages=[SystemMessage(ROUTER_SYSTEM), HumanMessage(state["request"])],
-        constraint=Choice(ROUTE_OPTIONS), local_only=context.local_only,
+        messages=[SystemMessage(system), HumanMessage(request)],
+        constraint=Choice(options), local_only=context.local_only,
     )
-    route = read_choice(str(reply.content), ROUTE_OPTIONS, metric["backend"])
+    return read_choice(str(reply.content), options, metric["backend"]), metric
+
+
+async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Label the request ``chat`` or ``tools``, and a chat request simple or complex.
+
+    Complexity is only asked when a larger backend (``escalation_backend``) exists
+    to send complex requests to; otherwise every chat request is ``simple``.
+    """
+    context = _run_context(state, runtime)
+    route, metric = await _choose("classify_request", ROUTER_SYSTEM, state["request"],
+                                  ROUTE_OPTIONS, context)
+    metrics, complexity = [metric], "simple"
+    if route == "chat" and context.escalation_backend:
+        complexity, weigh = await _choose("classify_request", COMPLEXITY_SYSTEM,
+                                          state["request"], COMPLEXITY_OPTIONS, context)
+        metrics.append(weigh)
     scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
-    decision = Decision(route=route, local_only=context.local_only,
-                        reason=f"{metric['backend']} classified it as {route}; {scope}")
+    decision = Decision(route=route, complexity=complexity, local_only=context.local_only,
+                        reason=f"{metric['backend']} classified it as {route} "
+                               f"({complexity}); {scope}")
     get_stream_writer()({"event": "route", **decision})
-    return {"decision": decision, "metrics": [metric]}
+    return {"decision": decision, "metrics": metrics}
 
 
 def route_request(state: RouterState) -> Literal["answer_directly", "run_tools"]:
@@ -119,10 +138,13 @@ async def _chat_answer(node: str, chain: str, key: str, state: RouterState,
 
 
 async def answer_directly(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Answer a plain chat request on the chat chain."""
+    """Answer a chat request: simple ones on the chat chain, complex ones on the larger."""
     context = _run_context(state, runtime)
-    answer, metric = await _chat_answer("answer_directly", context.chat_backend,
-                                        "chat_backend", state, context)
+    if state["decision"]["complexity"] == "complex":
+        chain, key = context.escalation_backend, "escalation_backend"
+    else:
+        chain, key = context.chat_backend, "chat_backend"
+    answer, metric = await _chat_answer("answer_directly", chain, key, state, context)
     return {"answer": answer, "metrics": [metric]}
 
 

@@ -70,15 +70,28 @@ async def test_arithmetic_goes_through_the_tools_subgraph(model_path):
 
 
 async def test_a_rejected_answer_escalates_exactly_once(scripted):
-    judge, _ = scripted(["chat", "no", "no"])
+    judge, _ = scripted(["chat", "simple", "no", "no"])
     state = await graph.ainvoke(
         {"request": "Tell me a joke."},
         context=Context(router_backend="judge", escalation_backend="embedded"))
     assert state["decision"]["route"] == "chat" and state["verdict"] == "no"
+    assert state["decision"]["complexity"] == "simple"
     assert state["escalated"] is True
     assert [m["node"] for m in state["metrics"]].count("escalate") == 1
-    assert state["summary"]["total"]["calls"] == len(state["metrics"]) == 4
-    assert len(judge.requests) == 2, "classify and one check: no loop after escalating"
+    assert state["summary"]["total"]["calls"] == len(state["metrics"]) == 5
+    assert len(judge.requests) == 3, "route, complexity, one check: no loop after escalating"
+
+
+async def test_complex_chat_goes_straight_to_the_larger_backend(scripted):
+    judge, lan = scripted(["chat", "complex", "yes"], lan_replies=["a careful long answer"])
+    state = await graph.ainvoke(
+        {"request": "Design a sharding scheme for our orders table."},
+        context=Context(router_backend="judge", escalation_backend="lan"))
+    assert state["decision"]["complexity"] == "complex"
+    assert "(complex)" in state["decision"]["reason"]
+    answer = next(m for m in state["metrics"] if m["node"] == "answer_directly")
+    assert answer["backend"] == "lan" and state["answer"] == "a careful long answer"
+    assert "escalated" not in state
 
 
 async def test_no_escalation_without_a_larger_backend(scripted):
