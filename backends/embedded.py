@@ -81,6 +81,7 @@ class EmbeddedEngine:
         self._base_url: str | None = None
         self.model_path: str | None = None
         self.supports_tool_calls = False
+        self.props: dict[str, Any] = {}
 
     @property
     def started(self) -> bool:
@@ -150,7 +151,10 @@ class EmbeddedEngine:
             raise EngineStartError(
                 f"the embedded engine started but {base_url}/health failed: {exc}"
             ) from exc
+        # Read once and kept: a later GET /props makes this llama.cpp build drop the
+        # next streamed keep-alive connection (seen with xllamacpp 2026.10).
         props = httpx.get(f"{base_url}/props", timeout=10.0).json()
+        self.props = props
         caps = props.get("chat_template_caps", {})
         self.supports_tool_calls = bool(caps.get("supports_tool_calls", False))
         self._server = server
@@ -242,10 +246,10 @@ async def health(cfg: BackendConfig, client: httpx.AsyncClient) -> Health:
 
 
 async def model_info(cfg: BackendConfig, client: httpx.AsyncClient) -> ModelInfo:
-    """Read context per slot and quantisation from ``/props`` (starts the engine)."""
+    """Report context per slot and quantisation from ``/props`` as read at start-up."""
     engine = get_engine(_embedded(cfg).engine)
-    root = await asyncio.to_thread(engine.start)
-    props = (await client.get(f"{root}/props")).json()
+    await asyncio.to_thread(engine.start)
+    props = engine.props
     return ModelInfo(
         backend=cfg.name, model=str(props.get("model_path", engine.model_path)),
         context_length=int(props["default_generation_settings"]["n_ctx"]),
