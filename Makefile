@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 Q ?= What is 17 * 23?
 
-.PHONY: run test dev lint bench model clean
+.PHONY: run test dev lint bench model postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,24 @@ model: $(VENV)/.installed
 run: model
 	$(BIN)/agent-router ask "$(Q)"
 
-test: $(VENV)/.installed-dev model
+# The Postgres checkpointer test runs a real PostgreSQL (Debian's package). Installed
+# here when missing and we are root; otherwise that test skips and says why.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends postgresql >/dev/null; fi
+
+test: $(VENV)/.installed-dev model postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev model
+	$(BIN)/agent-router bench $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(QUICK),--quick)
 
 dev: $(VENV)/.installed-dev model
 	$(BIN)/agent-router dev

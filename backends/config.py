@@ -12,6 +12,8 @@ Environment variables:
     AGENT_ROUTER_<NAME>_BASE_URL base URL of backend <NAME> (upper case, - as _)
     AGENT_ROUTER_<NAME>_MODEL    model of backend <NAME>
     the variable a backend names in ``api_key_env``: its API key
+    DATABASE_URL / POSTGRES_URI  PostgreSQL URL for durable checkpoints (first set wins)
+    AGENT_ROUTER_API_KEYS        server API keys as ``user1:key1,user2:key2``; unset = auth off
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ __all__ = [
     "RouterConfig",
     "api_key",
     "auth_headers",
+    "postgres_url",
+    "server_api_keys",
     "cache_dir",
     "load_config",
     "model_override",
@@ -113,6 +117,32 @@ def auth_headers(cfg: BackendConfig) -> dict[str, str]:
     """Return the bearer-token header for ``cfg``'s API key, or none without a key."""
     key = api_key(cfg)
     return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def postgres_url() -> str | None:
+    """Return the PostgreSQL URL for checkpoints from DATABASE_URL or POSTGRES_URI, if set."""
+    return os.environ.get("DATABASE_URL") or os.environ.get("POSTGRES_URI") or None
+
+
+def server_api_keys() -> dict[str, str]:
+    """Return the server's API keys as {key: user} from AGENT_ROUTER_API_KEYS.
+
+    The variable reads ``user1:key1,user2:key2``; unset or empty means no keys
+    (authentication off). A malformed entry raises ``GraphConfigError``.
+    """
+    raw = os.environ.get("AGENT_ROUTER_API_KEYS", "")
+    keys: dict[str, str] = {}
+    entries = [part.strip() for part in raw.split(",") if part.strip()]
+    for number, entry in enumerate(entries, start=1):
+        user, sep, key = (piece.strip() for piece in entry.partition(":"))
+        if not (sep and user and key) or key in keys:
+            raise GraphConfigError(
+                "AGENT_ROUTER_API_KEYS must read user1:key1,user2:key2 with distinct, "
+                f"non-empty users and keys; fix entry {number} (not echoed: it holds a key)",
+                key="AGENT_ROUTER_API_KEYS",
+            )
+        keys[key] = user
+    return keys
 
 
 def _default_file() -> Path | None:
