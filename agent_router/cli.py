@@ -164,14 +164,36 @@ def _cmd_tools(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backends.config import load_config
+    from bench.run import QUICK, STANDARD, run_bench
+
+    config = load_config()
+    names = args.backends.split(",") if args.backends else ["embedded"]
+    unknown = [name for name in names if name not in config.backends]
+    if unknown:
+        raise AppError(f"--backends names unknown backends {unknown}; declared: "
+                       f"{sorted(config.backends)}")
+    sizes = QUICK if args.quick else STANDARD
+    report = asyncio.run(run_bench(names, sizes=sizes, out=Path(args.out)))
+    print(report.read_text())
+    print(f"written to {report.parent}")
+    return 0
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
-def dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
-    """Return the ``langgraph dev`` command line that serves every graph offline."""
+def dev_command(port: int, host: str = "127.0.0.1", config: str = "langgraph.json") -> list[str]:
+    """Return the ``langgraph dev`` command line that serves every graph offline.
+
+    ``config`` is the server config file; ``langgraph.auth.json`` adds API-key auth.
+    """
     langgraph = shutil.which("langgraph", path=os.path.dirname(sys.executable)) or shutil.which(
         "langgraph"
     )
@@ -179,7 +201,7 @@ def dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
         raise AppError("the `langgraph` command is missing; install the dev extra: "
                        "pip install -e '.[dev]'")
     return [langgraph, "dev", "--host", host, "--port", str(port), "--no-browser",
-            "--no-reload", "--config", "langgraph.json"]
+            "--no-reload", "--config", config]
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -219,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
 
     tools = commands.add_parser("tools", help="list the registered tools")
     tools.set_defaults(run=_cmd_tools)
+
+    bench = commands.add_parser("bench", help="benchmark backends and our own overhead")
+    bench.add_argument("--backends", help="comma-separated backend names (default: embedded)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    bench.add_argument("--out", default="bench/results", help="folder for the timestamped run")
+    bench.set_defaults(run=_cmd_bench)
 
     dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")
     dev.add_argument("--port", type=int, default=0, help="port (default: a free one)")

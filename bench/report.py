@@ -1,0 +1,109 @@
+"""Write a benchmark run: raw JSON, a Markdown comparison, PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report"]
+
+
+def _row(cells: list[Any]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
+
+
+def _engines(results: dict[str, Any]) -> list[str]:
+    lines = ["## Engines", ""]
+    rows = []
+    for name, r in results["backends"].items():
+        lat, thr, cache = r["latency"], r["throughput"], r["prefix_cache"]
+        rows.append([name, r["model"], lat["ttft_ms"]["p50"], lat["ttft_ms"]["p99"],
+                     lat["tpot_ms"]["p50"], lat["e2e_ms"]["p50"], lat["e2e_ms"]["p99"],
+                     thr["output_tokens_per_s"],
+                     cache["shared_prefix"]["ttft_ms"]["p50"],
+                     cache["varied_prefix"]["ttft_ms"]["p50"],
+                     cache["shared_prefix"]["cached_tokens"]])
+    lines += _table(["backend", "model", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms",
+                     "e2e p50 ms", "e2e p99 ms", "batch out tok/s",
+                     "TTFT shared prefix ms", "TTFT varied prefix ms", "cached tokens"], rows)
+    for name, r in results["backends"].items():
+        lines += [f"### {name}: concurrency scaling", ""]
+        lines += _table(["users", "out tok/s", "e2e p50 ms", "e2e p99 ms"],
+                        [[s["users"], s["output_tokens_per_s"], s["e2e_ms"]["p50"],
+                          s["e2e_ms"]["p99"]] for s in r["concurrency"]])
+        lines += [f"### {name}: latency vs prompt length", ""]
+        lines += _table(["prompt tokens", "TTFT ms", "e2e ms"],
+                        [[p["prompt_tokens"], p["ttft_ms"], p["e2e_ms"]]
+                         for p in r["prompt_length"]])
+        lines += [f"Memory: {json.dumps(r['memory'])}", ""]
+    return lines
+
+
+def _ours(ours: dict[str, Any]) -> list[str]:
+    if not ours:
+        return []
+    g, f, s = ours["graph_overhead"], ours["fan_out"], ours["structured"]
+    return ["## Our own costs (ratios against a baseline in the same run)", "",
+            *_table(["measure", "baseline", "ours", "difference"], [
+                ["one-token call, median ms", f"raw HTTP {g['median_ms']['raw_http']}",
+                 f"graph + router {g['median_ms']['graph_and_router']}",
+                 f"{g['overhead_ms_vs_http']:+} ms ({g['overhead_ratio_vs_http']:+.1%})"],
+                ["same, vs ChatOpenAI", f"ChatOpenAI {g['median_ms']['raw_chatopenai']}",
+                 f"graph + router {g['median_ms']['graph_and_router']}",
+                 f"{g['overhead_ms_vs_chatopenai']:+} ms"],
+                [f"{f['k']} drafts, wall ms", f"sequential {f['sequential_ms']}",
+                 f"fan-out {f['fan_out_ms']}",
+                 f"speedup {f['speedup']}x (target {f['target_speedup']}x)"],
+                ["constrained vs free decoding, median ms", f"free {s['free_ms']}",
+                 f"JSON schema {s['constrained_ms']}", f"ratio {s['ratio']}"],
+            ])]
+
+
+def _plots(results: dict[str, Any], folder: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["(plots skipped: install matplotlib, e.g. pip install -e '.[bench]')"]
+    made = []
+    for field, title, ylabel, name in (
+            ("concurrency", "Throughput vs concurrent users", "output tokens/s", "scaling.png"),
+            ("prompt_length", "Latency vs prompt length", "TTFT ms", "prompt_length.png")):
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for backend, r in results["backends"].items():
+            rows = r[field]
+            xs = [row["users"] if field == "concurrency" else row["prompt_tokens"] for row in rows]
+            ys = [row["output_tokens_per_s"] if field == "concurrency" else row["ttft_ms"]
+                  for row in rows]
+            axes.plot(xs, ys, marker="o", label=backend)
+        axes.set_title(title)
+        axes.set_xlabel("concurrent users" if field == "concurrency" else "prompt tokens")
+        axes.set_ylabel(ylabel)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(folder / name)
+        plt.close(figure)
+        made.append(f"![{title}]({name})")
+    return made
+
+
+def write_report(results: dict[str, Any], folder: Path) -> Path:
+    """Write results.json, plots and report.md into ``folder``; return the report's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results, indent=2))
+    meta = results["meta"]
+    lines = ["# Benchmark", "",
+             f"Commit {meta['commit']}, {meta['started']}, {meta['cpus']} CPUs, "
+             f"sizes: {meta['sizes']}.", "",
+             *_engines(results), *_ours(results.get("ours", {})), "## Plots", "",
+             *_plots(results, folder), ""]
+    report = folder / "report.md"
+    report.write_text("\n".join(lines))
+    return report

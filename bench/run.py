@@ -1,0 +1,102 @@
+"""Run the benchmark suite over configured backends and write a timestamped report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tqdm import tqdm
+
+from backends.chat import model_info
+from backends.config import load_config
+from bench import engines, overhead
+from bench.measure import target_for
+from bench.report import write_report
+
+__all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
+
+# For the test suite: every code path once, as small as it gets.
+SMOKE: dict[str, Any] = {"requests": 2, "prompt_tokens": 8, "max_tokens": 2, "batch": 2,
+                         "levels": [1, 2], "lengths": [16], "prefix_tokens": 40,
+                         "rounds": 1, "k": 2}
+
+QUICK: dict[str, Any] = {"requests": 3, "prompt_tokens": 32, "max_tokens": 16, "batch": 4,
+                         "levels": [1, 2, 4], "lengths": [64, 256], "prefix_tokens": 300,
+                         "rounds": 3, "k": 4}
+STANDARD: dict[str, Any] = {"requests": 20, "prompt_tokens": 128, "max_tokens": 64,
+                            "batch": 16, "levels": [1, 2, 4, 8, 16],
+                            "lengths": [64, 256, 1024, 4096], "prefix_tokens": 1000,
+                            "rounds": 20, "k": 4}
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
+                   bar: tqdm) -> dict[str, Any]:
+    cfg = load_config().backends[name]
+    target = target_for(cfg)
+    info = await model_info(cfg)
+    common = {"max_tokens": sizes["max_tokens"]}
+    steps: dict[str, Callable[[], Awaitable[Any]]] = {
+        "latency": lambda: engines.latency(client, target, requests=sizes["requests"],
+                                           prompt_tokens=sizes["prompt_tokens"], **common),
+        "throughput": lambda: engines.batch_throughput(
+            client, target, batch=sizes["batch"], prompt_tokens=sizes["prompt_tokens"],
+            **common),
+        "concurrency": lambda: engines.concurrency_scaling(
+            client, target, levels=sizes["levels"], prompt_tokens=sizes["prompt_tokens"],
+            **common),
+        "prompt_length": lambda: engines.prompt_length_curve(
+            client, target, lengths=sizes["lengths"], context_length=info.context_length,
+            **common),
+        "prefix_cache": lambda: engines.prefix_cache(
+            client, target, requests=sizes["requests"], prefix_tokens=sizes["prefix_tokens"],
+            **common),
+    }
+    result: dict[str, Any] = {"kind": cfg.kind, "model": info.model,
+                              "context_length": info.context_length}
+    for step, run in steps.items():
+        bar.set_description(f"{name}: {step}")
+        result[step] = await run()
+        bar.update()
+    result["memory"] = engines.memory(target)
+    return result
+
+
+async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) -> Path:
+    """Benchmark ``backends``, then our own costs on the first; return the report path."""
+    started = dt.datetime.now(dt.UTC)
+    results: dict[str, Any] = {"meta": {"commit": _commit(), "started": started.isoformat(),
+                                        "cpus": os.cpu_count(), "sizes": sizes},
+                               "backends": {}}
+    with tqdm(total=5 * len(backends) + 3, unit="step") as bar:
+        # A fresh loopback connection per request (~0.1 ms): llama.cpp's server
+        # (xllamacpp 2026.10) sometimes drops a reused keep-alive connection after a
+        # stream, which would abort a run; every engine is measured the same way.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
+            for name in backends:
+                results["backends"][name] = await _backend(client, name, sizes, bar)
+            first = backends[0]
+            target = target_for(load_config().backends[first])
+            bar.set_description("ours: graph overhead")
+            graph = await overhead.graph_overhead(client, target, first, rounds=sizes["rounds"])
+            bar.update()
+            bar.set_description("ours: fan-out")
+            fan = await overhead.fan_out(first, k=sizes["k"], max_tokens=sizes["max_tokens"])
+            bar.update()
+            bar.set_description("ours: structured output")
+            structured = await overhead.structured_cost(first, rounds=sizes["rounds"])
+            bar.update()
+    results["ours"] = {"graph_overhead": graph, "fan_out": fan, "structured": structured}
+    folder = out / started.strftime("%Y%m%dT%H%M%SZ")
+    return write_report(results, folder)
