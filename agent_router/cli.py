@@ -21,6 +21,7 @@ from backends.errors import AppError
 __all__ = ["main", "metrics_table", "render_table"]
 
 DEFAULT_QUESTION = "What is 17 * 23?"
+DEV_JOBS = 8  # concurrent runs the dev server executes; the embedded engine batches 4
 STUDIO = "https://smith.langchain.com/studio/?baseUrl={api}"
 # langgraph dev phones home for analytics and a version check unless told not to.
 OFFLINE_ENV = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true"}
@@ -200,8 +201,10 @@ def dev_command(port: int, host: str = "127.0.0.1", config: str = "langgraph.jso
     if langgraph is None:
         raise AppError("the `langgraph` command is missing; install the dev extra: "
                        "pip install -e '.[dev]'")
+    # langgraph-api runs one job at a time unless told otherwise (its --help says 10):
+    # one slow run would then hold up every other.
     return [langgraph, "dev", "--host", host, "--port", str(port), "--no-browser",
-            "--no-reload", "--config", config]
+            "--no-reload", "--n-jobs-per-worker", str(DEV_JOBS), "--config", config]
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:

@@ -25,7 +25,8 @@ def test_metrics_table_has_a_row_per_call_and_totals():
 def test_dev_command_serves_on_loopback_offline():
     command = dev_command(8123)
     assert command[1:] == ["dev", "--host", "127.0.0.1", "--port", "8123", "--no-browser",
-                           "--no-reload", "--config", "langgraph.json"]
+                           "--no-reload", "--n-jobs-per-worker", "8", "--config",
+                           "langgraph.json"]
     assert OFFLINE_ENV == {"LANGGRAPH_CLI_NO_ANALYTICS": "1",
                            "LANGGRAPH_NO_VERSION_CHECK": "true"}
 
