@@ -1,113 +1,30 @@
 """End to end: `langgraph dev`, started as `make dev` starts it, serves plan_execute.
 
-One real dev server (the command line from ``agent_router.cli.dev_command``, with
-``OFFLINE_ENV``) runs on a free 127.0.0.1 port for the whole module; the embedded
-engine answers its model calls. Through langgraph-sdk these tests prove that the
-graph is registered, that a stateless run returns the documented output, that a
-thread run streams each node's update and keeps the final state, that custom
-stream events reach the client, that a bad run context ends the run in an error
-rather than a hang, and that no node does blocking I/O on the server's event loop.
+One real dev server (``dev_server`` in conftest.py: the command line from
+``agent_router.cli.dev_command``, with ``OFFLINE_ENV``) runs on a free 127.0.0.1
+port for the whole module; the embedded engine answers its model calls. Through
+langgraph-sdk these tests prove that the graph is registered, that a stateless run
+returns the documented output, that a thread run streams each node's update and
+keeps the final state, that custom stream events reach the client, that a bad run
+context ends the run in an error rather than a hang, and that no node does blocking
+I/O on the server's event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from agent_router.cli import OFFLINE_ENV, dev_command
+from tests.engine.conftest import REPO_ROOT, DevServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GRAPH_ID = "plan_execute"
 QUESTION = {"question": "What is 17 * 23?"}
-READY_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 10.0
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass(frozen=True)
-class DevServer:
-    url: str
-    log: Path
-
-    def log_text(self) -> str:
-        return ANSI_ESCAPE.sub("", self.log.read_text(encoding="utf-8", errors="replace"))
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_ready(process: subprocess.Popen[bytes], server: DevServer) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"langgraph dev exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.url}/ok", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.25)
-    pytest.fail(f"langgraph dev not ready after {READY_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    process.wait()
-
-
-@pytest.fixture(scope="module")
-def dev_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    port = free_loopback_port()
-    server = DevServer(
-        url=f"http://127.0.0.1:{port}",
-        log=tmp_path_factory.mktemp("langgraph_dev") / "server.log",
-    )
-    with server.log.open("wb") as log:
-        process = subprocess.Popen(
-            dev_command(port),
-            cwd=REPO_ROOT,
-            env={**os.environ, **OFFLINE_ENV},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until_ready(process, server)
-            yield server
-        finally:
-            stop_process_group(process)
 
 
 @pytest.fixture(autouse=True)
@@ -116,12 +33,6 @@ def no_blocking_io(dev_server: DevServer) -> Iterator[None]:
     assert "BlockingError" not in dev_server.log_text(), (
         f"product code blocked the server's event loop:\n{dev_server.log_tail(120)}"
     )
-
-
-@pytest.fixture
-async def client(dev_server: DevServer) -> AsyncIterator[LangGraphClient]:
-    async with get_client(url=dev_server.url) as sdk_client:
-        yield sdk_client
 
 
 async def assistant_id(client: LangGraphClient) -> str:

@@ -1,0 +1,144 @@
+"""Real `langgraph dev` servers for the end-to-end tests of the HTTP API.
+
+``start_dev_server`` runs the command line from ``agent_router.cli.dev_command`` (with
+``OFFLINE_ENV``) on a free 127.0.0.1 port, waits for ``/ok`` and, on exit, ends the
+server's whole process group. ``dev_server`` is one such server per test module,
+working in the repository root, as ``make dev`` runs it.
+
+``isolated_project`` makes a directory that serves the repository's graphs but keeps
+the dev server's state (``.langgraph_api/``) away from the repository: its
+``langgraph.json`` names the graph files by absolute path, and the environment it
+returns points ``AGENT_ROUTER_CONFIG`` at a backends file (the repository's unless
+given) and ``PYTHONPATH`` at the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from agent_router.cli import OFFLINE_ENV, dev_command
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class DevServer:
+    url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return ANSI_ESCAPE.sub("", self.log.read_text(encoding="utf-8", errors="replace"))
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], server: DevServer) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"langgraph dev exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/ok", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.25)
+    pytest.fail(f"langgraph dev not ready after {READY_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()
+
+
+@contextmanager
+def start_dev_server(
+    log: Path,
+    *,
+    cwd: Path = REPO_ROOT,
+    env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> Iterator[DevServer]:
+    """Serve the graphs of ``cwd/langgraph.json`` until the block ends."""
+    port = free_loopback_port()
+    server = DevServer(url=f"http://127.0.0.1:{port}", log=log)
+    with server.log.open("ab") as log_file:
+        process = subprocess.Popen(
+            [*dev_command(port), *extra_args],
+            cwd=cwd,
+            env={**os.environ, **(env or {}), **OFFLINE_ENV},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until_ready(process, server)
+            yield server
+        finally:
+            stop_process_group(process)
+
+
+def isolated_project(directory: Path, backends_toml: Path | None = None) -> dict[str, str]:
+    """Make ``directory`` serve the repository's graphs; return the env the server needs."""
+    config = json.loads((REPO_ROOT / "langgraph.json").read_text())
+    config["dependencies"] = [str(REPO_ROOT)]
+    config["graphs"] = {
+        graph_id: f"{(REPO_ROOT / path).resolve()}:{attribute}"
+        for graph_id, (path, attribute) in (
+            (graph_id, target.rsplit(":", 1)) for graph_id, target in config["graphs"].items()
+        )
+    }
+    (directory / "langgraph.json").write_text(json.dumps(config, indent=2))
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {
+        "AGENT_ROUTER_CONFIG": str(backends_toml or REPO_ROOT / "backends.toml"),
+        "PYTHONPATH": pythonpath,
+    }
+
+
+@pytest.fixture(scope="module")
+def dev_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    log = tmp_path_factory.mktemp("langgraph_dev") / "server.log"
+    with start_dev_server(log) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(dev_server: DevServer) -> AsyncIterator[LangGraphClient]:
+    async with get_client(url=dev_server.url) as sdk_client:
+        yield sdk_client

@@ -1,0 +1,204 @@
+"""API-key auth on a real `langgraph dev` serving ``langgraph.auth.json``.
+
+One server runs for the module with ``AGENT_ROUTER_API_KEYS`` naming two users,
+from a scratch working directory so its ``.langgraph_api/`` state stays out of
+the repository. Through plain HTTP and langgraph-sdk these tests prove that a
+request without a key or with a wrong one is refused, that Studio's header does
+not bypass the keys, that a thread belongs to the user who made it (invisible to
+anyone else, for reading, searching and running), and that the built-in
+assistants stay visible to every user. The in-process tests cover auth being off
+when the variable is unset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from agent_router.auth import ANONYMOUS, authenticate, user_for_key
+from agent_router.cli import OFFLINE_ENV, dev_command
+from backends.config import server_api_keys
+from backends.errors import GraphConfigError
+from tests.engine.conftest import (
+    REPO_ROOT,
+    DevServer,
+    free_loopback_port,
+    stop_process_group,
+    wait_until_ready,
+)
+
+KEYS = {"alice": "alice-key-1", "bob": "bob-key-2"}
+RUN_TIMEOUT_S = 120.0
+
+
+def absolute_auth_config(directory: Path) -> Path:
+    """Copy langgraph.auth.json into ``directory`` with every path made absolute."""
+    # The server resolves the auth path against its working directory, not the file's.
+    config = json.loads((REPO_ROOT / "langgraph.auth.json").read_text())
+    config["dependencies"] = [str(REPO_ROOT)]
+    config["graphs"] = {name: str(REPO_ROOT / target) for name, target in config["graphs"].items()}
+    config["auth"]["path"] = str(REPO_ROOT / config["auth"]["path"])
+    copy = directory / "langgraph.auth.json"
+    copy.write_text(json.dumps(config))
+    return copy
+
+
+@pytest.fixture(scope="module")
+def auth_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    workdir = tmp_path_factory.mktemp("auth_server")
+    port = free_loopback_port()
+    server = DevServer(url=f"http://127.0.0.1:{port}", log=workdir / "server.log")
+    env = {**os.environ, **OFFLINE_ENV,
+           "AGENT_ROUTER_API_KEYS": ",".join(f"{u}:{k}" for u, k in KEYS.items()),
+           "AGENT_ROUTER_CONFIG": os.environ.get("AGENT_ROUTER_CONFIG",
+                                                 str(REPO_ROOT / "backends.toml"))}
+    if not Path(env["AGENT_ROUTER_CONFIG"]).is_file():
+        del env["AGENT_ROUTER_CONFIG"]
+    with server.log.open("wb") as log:
+        process = subprocess.Popen(
+            dev_command(port, config=str(absolute_auth_config(workdir))),
+            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_until_ready(process, server)
+            yield server
+        finally:
+            stop_process_group(process)
+
+
+@pytest.fixture
+async def alice(auth_server: DevServer) -> AsyncIterator[LangGraphClient]:
+    async with get_client(url=auth_server.url, api_key=KEYS["alice"]) as c:
+        yield c
+
+
+@pytest.fixture
+async def bob(auth_server: DevServer) -> AsyncIterator[LangGraphClient]:
+    # Bob uses the other accepted spelling; api_key=None stops the SDK sending one from env.
+    async with get_client(url=auth_server.url, api_key=None,
+                          headers={"Authorization": f"Bearer {KEYS['bob']}"}) as c:
+        yield c
+
+
+def status_of(server: DevServer, headers: dict[str, str]) -> int:
+    reply = httpx.post(f"{server.url}/threads/search", json={}, headers=headers, timeout=10.0)
+    return reply.status_code
+
+
+def test_request_without_a_key_is_refused(auth_server: DevServer) -> None:
+    assert status_of(auth_server, {}) == 401
+    assert httpx.post(f"{auth_server.url}/assistants/search", json={},
+                      timeout=10.0).status_code == 401
+
+
+def test_wrong_key_is_refused(auth_server: DevServer) -> None:
+    assert status_of(auth_server, {"x-api-key": "not-a-key"}) == 401
+    assert status_of(auth_server, {"Authorization": "Bearer not-a-key"}) == 401
+    assert status_of(auth_server, {"Authorization": KEYS["alice"]}) == 401, "Bearer required"
+
+
+def test_studio_header_does_not_bypass_the_keys(auth_server: DevServer) -> None:
+    assert status_of(auth_server, {"x-auth-scheme": "langsmith"}) == 401
+
+
+def test_either_header_spelling_is_accepted(auth_server: DevServer) -> None:
+    assert status_of(auth_server, {"x-api-key": KEYS["alice"]}) == 200
+    assert status_of(auth_server, {"Authorization": f"Bearer {KEYS['alice']}"}) == 200
+
+
+async def test_a_thread_is_visible_only_to_its_owner(
+    alice: LangGraphClient, bob: LangGraphClient
+) -> None:
+    thread = await alice.threads.create(metadata={"topic": "secret"})
+    thread_id = thread["thread_id"]
+
+    assert thread["metadata"]["owner"] == "alice"
+    assert (await alice.threads.get(thread_id))["thread_id"] == thread_id
+    assert thread_id in [t["thread_id"] for t in await alice.threads.search(limit=100)]
+
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await bob.threads.get(thread_id)
+    assert refused.value.response.status_code == 404
+    assert thread_id not in [t["thread_id"] for t in await bob.threads.search(limit=100)]
+    assert await bob.threads.search(metadata={"topic": "secret"}) == []
+
+
+async def test_a_user_cannot_claim_another_users_thread(
+    alice: LangGraphClient, bob: LangGraphClient
+) -> None:
+    thread = await bob.threads.create(metadata={"owner": "alice"})
+
+    assert thread["metadata"]["owner"] == "bob"
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await alice.threads.get(thread["thread_id"])
+    assert refused.value.response.status_code == 404
+
+
+async def test_runs_on_a_thread_belong_to_its_owner(
+    alice: LangGraphClient, bob: LangGraphClient
+) -> None:
+    (assistant,) = await alice.assistants.search(graph_id="chat")
+    thread = await alice.threads.create()
+
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        state = await alice.runs.wait(
+            thread["thread_id"], assistant["assistant_id"],
+            input={"messages": [{"role": "user", "content": "Say hello."}]},
+            context={"max_answer_tokens": 16},
+        )
+    assert isinstance(state, dict) and [m["type"] for m in state["messages"]] == ["human", "ai"]
+    (run,) = await alice.runs.list(thread["thread_id"])
+    assert run["metadata"]["owner"] == "alice"
+
+    with pytest.raises(httpx.HTTPStatusError) as listing:
+        await bob.runs.list(thread["thread_id"])
+    with pytest.raises(httpx.HTTPStatusError) as running:
+        await bob.runs.create(thread["thread_id"], assistant["assistant_id"],
+                              input={"messages": [{"role": "user", "content": "Hi"}]})
+    assert [listing.value.response.status_code, running.value.response.status_code] == [404, 404]
+
+
+async def test_built_in_assistants_are_visible_to_every_user(
+    alice: LangGraphClient, bob: LangGraphClient
+) -> None:
+    for client in (alice, bob):
+        graphs = {a["graph_id"] for a in await client.assistants.search(limit=100)}
+        assert {"chat", "plan_execute", "router", "react_agent"} <= graphs
+
+
+async def test_keys_unset_means_auth_off() -> None:
+    os.environ.pop("AGENT_ROUTER_API_KEYS", None)
+
+    user = await authenticate({})
+
+    assert server_api_keys() == {}
+    assert user["identity"] == ANONYMOUS
+
+
+async def test_keys_set_means_a_key_is_required() -> None:
+    os.environ["AGENT_ROUTER_API_KEYS"] = "alice:k1, bob:k:2"
+
+    assert server_api_keys() == {"k1": "alice", "k:2": "bob"}
+    assert (await authenticate({b"x-api-key": b"k:2"}))["identity"] == "bob"
+    assert (await authenticate({b"authorization": b"Bearer k1"}))["identity"] == "alice"
+    assert user_for_key("k", server_api_keys()) is None
+
+
+@pytest.mark.parametrize("raw", ["alice", "alice:", ":k1", "alice:k1,bob:k1"])
+def test_malformed_keys_are_a_config_error_that_hides_the_keys(raw: str) -> None:
+    os.environ["AGENT_ROUTER_API_KEYS"] = raw
+
+    with pytest.raises(GraphConfigError) as error:
+        server_api_keys()
+    assert error.value.key == "AGENT_ROUTER_API_KEYS"
+    assert "k1" not in str(error.value)
