@@ -172,3 +172,11 @@ async def test_every_graph_is_served_drawable_with_schemas(client: LangGraphClie
             assert schemas[kind] and schemas[kind].get("properties"), (graph_id, kind)
         assert all(spec.get("description")
                    for spec in schemas["context_schema"]["properties"].values())
+
+
+async def test_values_stream_ends_with_the_full_state(client: LangGraphClient) -> None:
+    chunks = await collect_stream(client, None, "values")
+    values = [chunk.data for chunk in chunks if chunk.event == "values"]
+    assert values[0]["question"] == QUESTION["question"]
+    assert values[-1]["answer"].strip() and values[-1]["tool_results"]
+    assert len(values) >= 3, "a values event per superstep"
