@@ -106,14 +106,14 @@ def model_override() -> str | None:
     return os.environ.get("AGENT_ROUTER_MODEL") or None
 
 
-def api_key(cfg: BackendConfig) -> str | None:
+def api_key(cfg: BackendConfig | RemoteBackend) -> str | None:
     """Return the API key of ``cfg`` from the environment variable it names, if any."""
     if isinstance(cfg, RemoteBackend) and cfg.api_key_env:
         return os.environ.get(cfg.api_key_env) or None
     return None
 
 
-def auth_headers(cfg: BackendConfig) -> dict[str, str]:
+def auth_headers(cfg: BackendConfig | RemoteBackend) -> dict[str, str]:
     """Return the bearer-token header for ``cfg``'s API key, or none without a key."""
     key = api_key(cfg)
     return {"Authorization": f"Bearer {key}"} if key else {}

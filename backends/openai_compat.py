@@ -19,7 +19,8 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from backends.base import Health
+from backends.base import Health, HttpClients
+from backends.config import api_key
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -27,7 +28,7 @@ from backends.errors import (
     ContextTooLong,
     InvalidRequest,
 )
-from backends.settings import GenerationParams
+from backends.settings import GenerationParams, RemoteBackend
 
 __all__ = [
     "bind_extra_body",
@@ -36,6 +37,7 @@ __all__ = [
     "make_openai_chat_model",
     "openai_health",
     "openai_models",
+    "remote_chat_model",
     "translate_openai_error",
     "verify_openai_reply",
 ]
@@ -151,6 +153,18 @@ def translate_openai_error(
     if isinstance(exc, openai.OpenAIError):
         return BackendUnavailable(f"{type(exc).__name__}: {exc}", **where)
     return None
+
+
+def remote_chat_model(
+    cfg: RemoteBackend, params: GenerationParams, clients: HttpClients,
+    extra_names: dict[str, str],
+) -> ChatOpenAI:
+    """Build a ChatOpenAI for a remote server's ``/v1`` API from its backend settings."""
+    return make_openai_chat_model(
+        base_url=f"{cfg.base_url}/v1", model=cfg.model, api_key=api_key(cfg) or "EMPTY",
+        params=cfg.params.merged(params), timeout_s=cfg.timeout_s,
+        http_client=clients.sync, http_async_client=clients.async_, extra_names=extra_names,
+    )
 
 
 def bind_extra_body(model: BaseChatModel, fields: dict[str, Any]) -> Runnable[Any, BaseMessage]:

@@ -28,7 +28,7 @@ from backends.base import (
     ModelInfo,
     Regex,
 )
-from backends.config import api_key, auth_headers
+from backends.config import auth_headers
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -39,8 +39,8 @@ from backends.errors import (
 from backends.openai_compat import (
     bind_extra_body,
     bind_json_schema,
-    make_openai_chat_model,
     openai_models,
+    remote_chat_model,
     translate_openai_error,
     verify_openai_reply,
 )
@@ -76,11 +76,7 @@ def make_chat_model(
                                 chat_template=sglang.chat_template,
                                 params=sglang.params.merged(params), headers=auth_headers(sglang),
                                 http_client=clients.sync, http_async_client=clients.async_)
-    return make_openai_chat_model(
-        base_url=f"{sglang.base_url}/v1", model=sglang.model, api_key=api_key(sglang) or "EMPTY",
-        params=sglang.params.merged(params), timeout_s=sglang.timeout_s,
-        http_client=clients.sync, http_async_client=clients.async_, extra_names=EXTRA_NAMES,
-    )
+    return remote_chat_model(sglang, params, clients, EXTRA_NAMES)
 
 
 def constrain(

@@ -28,13 +28,13 @@ from backends.base import (
     ModelInfo,
     Regex,
 )
-from backends.config import api_key, auth_headers
+from backends.config import auth_headers
 from backends.errors import BackendError
 from backends.openai_compat import (
     bind_extra_body,
-    make_openai_chat_model,
     openai_health,
     openai_models,
+    remote_chat_model,
     translate_openai_error,
     verify_openai_reply,
 )
@@ -63,12 +63,7 @@ def make_chat_model(
     cfg: BackendConfig, params: GenerationParams, clients: HttpClients
 ) -> BaseChatModel:
     """Build a ChatOpenAI for the vLLM server."""
-    vllm = _vllm(cfg)
-    return make_openai_chat_model(
-        base_url=f"{vllm.base_url}/v1", model=vllm.model, api_key=api_key(vllm) or "EMPTY",
-        params=vllm.params.merged(params), timeout_s=vllm.timeout_s,
-        http_client=clients.sync, http_async_client=clients.async_, extra_names=EXTRA_NAMES,
-    )
+    return remote_chat_model(_vllm(cfg), params, clients, EXTRA_NAMES)
 
 
 def constraint_fields(constraint: Constraint, family: str) -> dict[str, Any]:
