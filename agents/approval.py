@@ -13,7 +13,6 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.context import Context
-from agents.state import PlanStep
 from backends.errors import GraphConfigError
 from tools.base import tool_info
 from tools.registry import TOOLS
@@ -30,6 +29,15 @@ class Decision(BaseModel):
     args: dict[str, Any] | None = None
     reason: str | None = None
 
+    @property
+    def rejection(self) -> str:
+        """Return the tool result a rejected call reports to the model."""
+        return "a person rejected this call" + (f": {self.reason}" if self.reason else "")
+
+    def args_for(self, planned: dict[str, Any]) -> dict[str, Any]:
+        """Return the arguments to run with: the edited ones, else ``planned``."""
+        return self.args if self.action == "edit" and self.args is not None else planned
+
 
 def needs_approval(tool: str, context: Context) -> bool:
     """Tell whether calling ``tool`` must wait for a person's decision."""
@@ -39,10 +47,10 @@ def needs_approval(tool: str, context: Context) -> bool:
     return registered is not None and tool_info(registered).risk == "side_effect"
 
 
-def ask_approval(index: int, step: PlanStep) -> Decision:
+def ask_approval(index: int, tool: str, args: dict[str, Any]) -> Decision:
     """Interrupt the run with the pending call; return the decision it was resumed with."""
     answer = interrupt({
-        "kind": "tool_approval", "step": index, "tool": step["tool"], "args": step["args"],
+        "kind": "tool_approval", "step": index, "tool": tool, "args": args,
         "resume_with": {"action": "approve | reject | edit", "args": "for edit: new arguments",
                         "reason": "optional, shown to the model on reject"},
     })

@@ -161,15 +161,12 @@ async def execute_step(step_input: StepInput, runtime: Runtime[Context]) -> dict
             args, draft_metric = await _draft_args(step, inputs, context)
             metrics.append(draft_metric)
         step = {**step, "args": args}
-        decision = (ask_approval(step_input["index"], step)
+        decision = (ask_approval(step_input["index"], step["tool"], args)
                     if needs_approval(step["tool"], context) else None)
         if decision and decision.action == "reject":
-            reason = f": {decision.reason}" if decision.reason else ""
-            result = _not_run(step, f"a person rejected this call{reason}")
+            result = _not_run(step, decision.rejection)
         else:
-            if decision and decision.action == "edit" and decision.args is not None:
-                args = decision.args
-            result = await run_tool(step["tool"], args)
+            result = await run_tool(step["tool"], decision.args_for(args) if decision else args)
     outcome: StepResult = {**result, "round": step_input["round"], "step": step_input["index"]}
     metrics.append(NodeMetric(
         node="execute_step", backend=f"tool:{step['tool']}", latency_ms=result["latency_ms"],

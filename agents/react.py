@@ -23,7 +23,7 @@ import json
 import operator
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Annotated, Any, Literal, NotRequired, Union, cast
+from typing import Annotated, Any, Literal, NotRequired, Union
 
 from langchain_core.messages import (
     AIMessage,
@@ -47,7 +47,6 @@ from agents.context import Context, run_context
 from agents.llm import call_model, chain_backends
 from agents.metrics import NodeMetric, summarize
 from agents.planning import select_tools
-from agents.state import PlanStep
 from backends.base import JsonSchema
 from backends.chat import capabilities
 from backends.errors import GraphConfigError
@@ -302,15 +301,12 @@ async def act(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
     for index, call in enumerate(calls):
         name, args = call["name"], call["args"]
         if needs_approval(name, context):
-            # ask_approval reads only "tool" and "args" of a plan step.
-            decision = ask_approval(index, cast(PlanStep, {"tool": name, "args": args}))
+            decision = ask_approval(index, name, args)
             if decision.action == "reject":
-                because = f": {decision.reason}" if decision.reason else ""
                 outcomes.append(ToolResult(tool=name, args=args, status="error", latency_ms=0.0,
-                                           output=f"a person rejected this call{because}"))
+                                           output=decision.rejection))
                 continue
-            if decision.action == "edit" and decision.args is not None:
-                args = decision.args
+            args = decision.args_for(args)
         outcomes.append(None)
         pending.append((name, args))
     ran = iter(await run_tools(pending))
