@@ -16,8 +16,8 @@ import httpx
 
 from bench.measure import RequestStats, Target, percentiles, prompt_of, stream_chat
 
-__all__ = ["batch_throughput", "concurrency_scaling", "latency", "memory", "prefix_cache",
-           "prompt_length_curve"]
+__all__ = ["batch_throughput", "concurrency_scaling", "fitting_lengths", "latency", "memory",
+           "prefix_cache", "process_rss_mb", "prometheus_values", "prompt_length_curve"]
 
 
 def _messages(prompt: str) -> list[dict[str, str]]:
@@ -33,25 +33,30 @@ def _summary(stats: list[RequestStats]) -> dict[str, Any]:
             "cached_tokens": sum(s.cached_tokens for s in stats)}
 
 
-async def _warm(client: httpx.AsyncClient, target: Target) -> None:
-    await stream_chat(client, target, _messages("Hello"), 4)
+async def _warm(client: httpx.AsyncClient, target: Target, *, users: int = 1,
+                prompt_tokens: int = 8) -> None:
+    # As many requests at once as the series will send: the engine's first batch
+    # of a size allocates buffers, which would otherwise bill the first sample.
+    await asyncio.gather(*(
+        stream_chat(client, target, _messages(prompt_of(prompt_tokens, 900 + i)), 4)
+        for i in range(users)))
 
 
 async def latency(client: httpx.AsyncClient, target: Target, *, requests: int,
                   prompt_tokens: int, max_tokens: int) -> dict[str, Any]:
     """Measure single requests one after another: TTFT, TPOT, end-to-end percentiles."""
-    await _warm(client, target)
+    await _warm(client, target, prompt_tokens=prompt_tokens)
     stats = [await stream_chat(client, target, _messages(prompt_of(prompt_tokens, i)),
                                max_tokens, seed=i) for i in range(requests)]
     return _summary(stats)
 
 
 async def _concurrent(client: httpx.AsyncClient, target: Target, users: int,
-                      prompt_tokens: int, max_tokens: int) -> dict[str, Any]:
+                      prompt_tokens: int, max_tokens: int, *, seeds_from: int) -> dict[str, Any]:
     started = time.perf_counter()
     stats = await asyncio.gather(*(
-        stream_chat(client, target, _messages(prompt_of(prompt_tokens, 100 + i)), max_tokens,
-                    seed=i) for i in range(users)))
+        stream_chat(client, target, _messages(prompt_of(prompt_tokens, seeds_from + i)),
+                    max_tokens, seed=i) for i in range(users)))
     wall = time.perf_counter() - started
     summary = _summary(list(stats))
     summary.update(users=users, wall_s=round(wall, 3),
@@ -62,17 +67,33 @@ async def _concurrent(client: httpx.AsyncClient, target: Target, users: int,
 async def batch_throughput(client: httpx.AsyncClient, target: Target, *, batch: int,
                            prompt_tokens: int, max_tokens: int) -> dict[str, Any]:
     """Send ``batch`` prompts at once; report output tokens per second."""
-    await _warm(client, target)
-    return await _concurrent(client, target, batch, prompt_tokens, max_tokens)
+    await _warm(client, target, users=batch, prompt_tokens=prompt_tokens)
+    return await _concurrent(client, target, batch, prompt_tokens, max_tokens,
+                             seeds_from=50_000)
 
 
 async def concurrency_scaling(client: httpx.AsyncClient, target: Target, *,
                               levels: list[int], prompt_tokens: int,
                               max_tokens: int) -> list[dict[str, Any]]:
     """Throughput and latency at 1, 2, 4 ... concurrent users."""
-    await _warm(client, target)
-    return [await _concurrent(client, target, users, prompt_tokens, max_tokens)
-            for users in levels]
+    await _warm(client, target, users=max(levels), prompt_tokens=prompt_tokens)
+    return [await _concurrent(client, target, users, prompt_tokens, max_tokens,
+                              seeds_from=1000 * users) for users in levels]
+
+
+def fitting_lengths(lengths: list[int], *, context_length: int | None,
+                    max_tokens: int) -> list[int]:
+    """Return the prompt lengths to measure: those the window takes, then the window's cap.
+
+    Lengths past the cap are replaced by the cap itself, so the curve ends at the
+    longest prompt the model accepts.
+    """
+    wanted = sorted(set(lengths))
+    if context_length is None:
+        return wanted
+    cap = context_length - max_tokens - 64  # room for the reply and the chat template
+    fitting = [n for n in wanted if n < cap]
+    return fitting + [cap] if len(fitting) < len(wanted) else fitting
 
 
 async def prompt_length_curve(client: httpx.AsyncClient, target: Target, *,
@@ -80,7 +101,7 @@ async def prompt_length_curve(client: httpx.AsyncClient, target: Target, *,
                               context_length: int | None) -> list[dict[str, Any]]:
     """TTFT and end-to-end latency as the prompt grows (capped at the context window)."""
     await _warm(client, target)
-    usable = [n for n in lengths if context_length is None or n + max_tokens + 64 < context_length]
+    usable = fitting_lengths(lengths, context_length=context_length, max_tokens=max_tokens)
     rows = []
     for n in usable:
         stats = await stream_chat(client, target, _messages(prompt_of(n, n)), max_tokens, seed=n)
@@ -93,7 +114,7 @@ async def prefix_cache(client: httpx.AsyncClient, target: Target, *, requests: i
                        prefix_tokens: int, max_tokens: int) -> dict[str, Any]:
     """Agent-like load: one long shared system prompt vs the same with it varied per request."""
     await _warm(client, target)
-    shared = prompt_of(prefix_tokens, 1)
+    shared = prompt_of(prefix_tokens, 7_000)
 
     async def series(vary: bool) -> list[RequestStats]:
         out = []
@@ -108,11 +129,72 @@ async def prefix_cache(client: httpx.AsyncClient, target: Target, *, requests: i
     return {"shared_prefix": _summary(shared_stats), "varied_prefix": _summary(varied_stats)}
 
 
-def memory(target: Target) -> dict[str, Any]:
-    """Resident memory: this process for the embedded engine; else what the server says."""
-    if target.kind != "embedded":
-        return {"note": f"{target.kind} runs out of process; see its own metrics endpoint"}
+def process_rss_mb() -> float:
+    """Resident memory of this process in MB (Linux ``/proc``)."""
     with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
-    return {"process_rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
-            "note": "the embedded engine runs inside this process"}
+    return round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+
+
+def prometheus_values(text: str) -> dict[str, float]:
+    """Map each metric name in a Prometheus text exposition to its first sample's value."""
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if "{" in line:  # name{labels} value [timestamp]; label values may hold spaces
+            name, samples = line[:line.index("{")], line[line.rindex("}") + 1:].split()
+        else:
+            name, *samples = line.split()
+        try:
+            values.setdefault(name, float(samples[0]))
+        except (IndexError, ValueError):
+            continue
+    return values
+
+
+_KV_USAGE = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "sglang:token_usage")
+
+
+async def _server_metrics(client: httpx.AsyncClient, target: Target) -> dict[str, Any]:
+    response = await client.get(f"{target.root}/metrics", headers=target.headers)
+    if response.status_code != 200:
+        hint = " (start SGLang with --enable-metrics)" if target.kind == "sglang" else ""
+        return {"note": f"GET /metrics answered {response.status_code}{hint}"}
+    values = prometheus_values(response.text)
+    found: dict[str, Any] = {}
+    if "process_resident_memory_bytes" in values:
+        found["server_rss_mb"] = round(values["process_resident_memory_bytes"] / 2**20, 1)
+    usage = next((values[name] for name in _KV_USAGE if name in values), None)
+    if usage is not None:
+        found["kv_cache_usage"] = round(usage, 4)
+    return found or {"note": "GET /metrics reports no memory figures"}
+
+
+async def _ollama_ps(client: httpx.AsyncClient, target: Target) -> dict[str, Any]:
+    response = await client.get(f"{target.root}/api/ps", headers=target.headers)
+    response.raise_for_status()
+    loaded = [m for m in response.json().get("models", [])
+              if target.model in (m.get("name"), m.get("model"))]
+    if not loaded:
+        return {"note": f"{target.model} is not loaded (GET /api/ps)"}
+    return {"model_memory_mb": round(loaded[0].get("size", 0) / 2**20, 1),
+            "model_vram_mb": round(loaded[0].get("size_vram", 0) / 2**20, 1)}
+
+
+async def memory(client: httpx.AsyncClient, target: Target) -> dict[str, Any]:
+    """Resident memory: this process for the embedded engine; else what the server reports.
+
+    vLLM and SGLang report through Prometheus ``/metrics`` (the process's resident
+    memory and how full the KV cache is), Ollama through ``/api/ps`` (the loaded
+    model's size in memory and in VRAM).
+    """
+    if target.kind == "embedded":
+        return {"process_rss_mb": process_rss_mb(),
+                "note": "the embedded engine runs inside this process"}
+    try:
+        if target.kind == "ollama":
+            return await _ollama_ps(client, target)
+        return await _server_metrics(client, target)
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"note": f"the server did not report its memory: {exc}"}

@@ -8,6 +8,7 @@ usage report (OpenAI ``usage``, Ollama ``eval_count``), never from guesses.
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -58,18 +59,29 @@ def target_for(cfg: BackendConfig) -> Target:
 
 
 def prompt_of(tokens: int, seed: int) -> str:
-    """Return a prompt of roughly ``tokens`` tokens (one common word is about one token)."""
-    return " ".join(WORDS[(seed * 7 + i) % len(WORDS)] for i in range(max(tokens, 1)))
+    """Return a prompt of about ``tokens`` tokens (each of these words is one token).
+
+    The same seed gives the same prompt; different seeds share no useful prefix,
+    so the server's prompt cache cannot answer one request from another's.
+    """
+    return " ".join(random.Random(seed).choices(WORDS, k=max(tokens, 1)))
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    """Return p50/p90/p99 and the mean of ``values`` (empty: all zero)."""
+    """Return p50/p90/p99 and the mean of ``values`` (empty: all zero).
+
+    Percentiles interpolate linearly between the nearest samples, as numpy's
+    default does and so ``vllm bench serve`` and SGLang's ``bench_serving``.
+    """
     if not values:
         return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "mean": 0.0}
     ordered = sorted(values)
 
     def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+        position = q * (len(ordered) - 1)
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 2)
 
     return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99),
             "mean": round(statistics.fmean(values), 2)}

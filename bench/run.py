@@ -21,17 +21,19 @@ from bench.report import write_report
 __all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
 
 # For the test suite: every code path once, as small as it gets.
+# ``rounds``: repetitions of each of our own measures; ``overhead_rounds`` for the
+# one-token calls, which are cheap and need many rounds to resolve a millisecond.
 SMOKE: dict[str, Any] = {"requests": 2, "prompt_tokens": 8, "max_tokens": 2, "batch": 2,
                          "levels": [1, 2], "lengths": [16], "prefix_tokens": 40,
-                         "rounds": 1, "k": 2}
+                         "rounds": 1, "overhead_rounds": 2, "k": 2}
 
 QUICK: dict[str, Any] = {"requests": 3, "prompt_tokens": 32, "max_tokens": 16, "batch": 4,
                          "levels": [1, 2, 4], "lengths": [64, 256], "prefix_tokens": 300,
-                         "rounds": 3, "k": 4}
+                         "rounds": 3, "overhead_rounds": 30, "k": 4}
 STANDARD: dict[str, Any] = {"requests": 20, "prompt_tokens": 128, "max_tokens": 64,
                             "batch": 16, "levels": [1, 2, 4, 8, 16],
                             "lengths": [64, 256, 1024, 4096], "prefix_tokens": 1000,
-                            "rounds": 20, "k": 4}
+                            "rounds": 10, "overhead_rounds": 200, "k": 4}
 
 
 def _commit() -> str:
@@ -68,7 +70,7 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
         bar.set_description(f"{name}: {step}")
         result[step] = await run()
         bar.update()
-    result["memory"] = engines.memory(target)
+    result["memory"] = await engines.memory(client, target)
     return result
 
 
@@ -76,7 +78,8 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
     """Benchmark ``backends``, then our own costs on the first; return the report path."""
     started = dt.datetime.now(dt.UTC)
     results: dict[str, Any] = {"meta": {"commit": _commit(), "started": started.isoformat(),
-                                        "cpus": os.cpu_count(), "sizes": sizes},
+                                        "cpus": os.cpu_count(), "sizes": sizes,
+                                        "process_rss_mb_at_start": engines.process_rss_mb()},
                                "backends": {}}
     with tqdm(total=5 * len(backends) + 3, unit="step") as bar:
         # A fresh loopback connection per request (~0.1 ms): llama.cpp's server
@@ -88,11 +91,14 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
                 results["backends"][name] = await _backend(client, name, sizes, bar)
             first = backends[0]
             target = target_for(load_config().backends[first])
+            typical = results["backends"][first]["latency"]["e2e_ms"]["p50"]
             bar.set_description("ours: graph overhead")
-            graph = await overhead.graph_overhead(client, target, first, rounds=sizes["rounds"])
+            graph = await overhead.graph_overhead(target, first, rounds=sizes["overhead_rounds"],
+                                                  typical_call_ms=typical)
             bar.update()
             bar.set_description("ours: fan-out")
-            fan = await overhead.fan_out(first, k=sizes["k"], max_tokens=sizes["max_tokens"])
+            fan = await overhead.fan_out(client, target, first, k=sizes["k"],
+                                         max_tokens=sizes["max_tokens"], rounds=sizes["rounds"])
             bar.update()
             bar.set_description("ours: structured output")
             structured = await overhead.structured_cost(first, rounds=sizes["rounds"])
