@@ -113,6 +113,7 @@ async def graph_overhead(target: Target, chain: str, *, rounds: int,
         "rounds": rounds, "median_ms": {name: _median(t) for name, t in times.items()},
         "overhead_ms_vs_http": over("graph_and_router", "raw_http"),
         "overhead_ms_vs_chatopenai": over("graph_and_router", "raw_chatopenai"),
+        "chatopenai_ms": over("raw_chatopenai", "raw_http"),
         "router_ms": over("router", "raw_chatopenai"),
         "graph_ms": over("graph_and_router", "router"),
         "target_ms": 2.0}

@@ -22,18 +22,20 @@ __all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
 
 # For the test suite: every code path once, as small as it gets.
 # ``rounds``: repetitions of each of our own measures; ``overhead_rounds`` for the
-# one-token calls, which are cheap and need many rounds to resolve a millisecond.
+# one-token calls, which are cheap and need many rounds to resolve a millisecond;
+# ``ks``: fan-out widths, around the embedded engine's 4 parallel slots.
 SMOKE: dict[str, Any] = {"requests": 2, "prompt_tokens": 8, "max_tokens": 2, "batch": 2,
                          "levels": [1, 2], "lengths": [16], "prefix_tokens": 40,
-                         "rounds": 1, "overhead_rounds": 2, "k": 2}
+                         "rounds": 1, "overhead_rounds": 2, "ks": [2]}
 
 QUICK: dict[str, Any] = {"requests": 3, "prompt_tokens": 32, "max_tokens": 16, "batch": 4,
                          "levels": [1, 2, 4], "lengths": [64, 256], "prefix_tokens": 300,
-                         "rounds": 3, "overhead_rounds": 30, "k": 4}
+                         "rounds": 3, "overhead_rounds": 30, "ks": [4]}
 STANDARD: dict[str, Any] = {"requests": 20, "prompt_tokens": 128, "max_tokens": 64,
                             "batch": 16, "levels": [1, 2, 4, 8, 16],
                             "lengths": [64, 256, 1024, 4096], "prefix_tokens": 1000,
-                            "rounds": 10, "overhead_rounds": 200, "k": 4}
+                            "rounds": 5, "overhead_rounds": 200,
+                            "ks": [2, 4, 8]}
 
 
 def _commit() -> str:
@@ -97,8 +99,9 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
                                                   typical_call_ms=typical)
             bar.update()
             bar.set_description("ours: fan-out")
-            fan = await overhead.fan_out(client, target, first, k=sizes["k"],
-                                         max_tokens=sizes["max_tokens"], rounds=sizes["rounds"])
+            fan = [await overhead.fan_out(client, target, first, k=k,
+                                          max_tokens=sizes["max_tokens"], rounds=sizes["rounds"])
+                   for k in sizes["ks"]]
             bar.update()
             bar.set_description("ours: structured output")
             structured = await overhead.structured_cost(first, rounds=sizes["rounds"])
