@@ -1,8 +1,14 @@
-"""The benchmark suite runs end to end at tiny sizes and writes its report (no timing asserts)."""
+"""The benchmark suite runs end to end at tiny sizes and writes its report (no timing asserts).
+
+The remote engines are measured through the wire-faithful vLLM and Ollama test servers.
+"""
 
 import json
 
+from backends.embedded import get_engine
 from bench.run import SMOKE, run_bench
+from tests.wire.ollama import OllamaWire
+from tests.wire.vllm import VLLMWire
 
 
 async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
@@ -33,3 +39,37 @@ async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
     assert (folder / "scaling.png").stat().st_size > 0
     assert (folder / "prompt_length.png").stat().st_size > 0
     assert (folder / "fan_out.png").stat().st_size > 0
+
+
+async def test_bench_speaks_each_remote_engines_protocol(tmp_path, monkeypatch, embedded_cfg):
+    upstream = get_engine(embedded_cfg.engine).start()
+    with VLLMWire(upstream) as vllm, OllamaWire(upstream) as ollama:
+        config = tmp_path / "backends.toml"
+        config.write_text(f"""
+[backends.embedded]
+kind = "embedded"
+
+[backends.wire-vllm]
+kind = "vllm"
+base_url = "{vllm.base_url}"
+model = "{vllm.served_model_name}"
+
+[backends.wire-ollama]
+kind = "ollama"
+base_url = "{ollama.base_url}"
+model = "{ollama.model}"
+num_ctx = 2048
+""")
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+        report = await run_bench(["wire-vllm", "wire-ollama"], sizes=SMOKE, out=tmp_path)
+        chat_paths = {r.path for r in ollama.requests}
+    results = json.loads((report.parent / "results.json").read_text())
+    for name in ("wire-vllm", "wire-ollama"):
+        latency = results["backends"][name]["latency"]
+        assert latency["completion_tokens"] > 0, f"{name}: usage read from its own protocol"
+        assert latency["ttft_ms"]["p50"] > 0
+    assert "/api/chat" in chat_paths, "Ollama is measured over its native API"
+    assert results["backends"]["wire-vllm"]["memory"]["server_rss_mb"] > 0
+    assert results["backends"]["wire-ollama"]["memory"]["model_memory_mb"] > 0
+    # Our own costs are measured on the first backend named.
+    assert results["ours"]["graph_overhead"]["median_ms"]["graph_and_router"] > 0

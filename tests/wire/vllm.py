@@ -12,6 +12,8 @@ pre-0.12 ``protocol.py`` for ``accept_guided=True``.
 What                           Status     Notes
 =============================  =========  ====================================================
 ``GET /health``                faithful   200 with an empty body; 503 when llama.cpp is down
+``GET /metrics``               partial    Prometheus text, only ``process_resident_memory_bytes``
+                                          (this test process's: the server runs in it)
 ``GET /v1/models``             faithful   one ModelCard: id = root = served name, ``owned_by``
                                           ``vllm``, ``max_model_len``, one ModelPermission
 unknown route / method         faithful   FastAPI's 404 ``Not Found`` / 405 bodies
@@ -75,6 +77,7 @@ not emulated                   no         ``n`` > 1, beam search, ``structural_t
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -90,7 +93,8 @@ __all__ = ["DEFAULT_SERVED_MODEL", "VLLMWire"]
 
 DEFAULT_SERVED_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 _CHAT = "/v1/chat/completions"
-_ROUTES = {("GET", "/health"), ("GET", "/v1/models"), ("POST", _CHAT), ("GET", "/version")}
+_ROUTES = {("GET", "/health"), ("GET", "/v1/models"), ("POST", _CHAT), ("GET", "/version"),
+           ("GET", "/metrics")}
 _KINDS = ("json", "regex", "choice", "grammar", "json_object", "structural_tag")
 _GUIDED = ("guided_json", "guided_regex", "guided_choice", "guided_grammar")
 _GUIDED_EXTRA = ("guided_decoding_backend", "guided_whitespace_pattern", "guided_json_object")
@@ -253,6 +257,8 @@ class VLLMWire(WireServer):
                 await reply.send(200, {"version": "0.11.0" if self.accept_guided else "0.12.0"})
             elif request.path == "/v1/models":
                 await reply.send(200, self._models())
+            elif request.path == "/metrics":
+                await reply.send(200, self._metrics(), "text/plain; version=0.0.4; charset=utf-8")
             else:
                 await self._chat(request, reply)
         except _Refusal as exc:
@@ -264,6 +270,13 @@ class VLLMWire(WireServer):
     def _upstream(self) -> httpx.AsyncClient:
         assert self._http is not None, "VLLMWire was not started"
         return self._http
+
+    def _metrics(self) -> str:
+        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
+            rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        return ("# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                "# TYPE process_resident_memory_bytes gauge\n"
+                f"process_resident_memory_bytes {rss_kb * 1024:.1f}\n")
 
     def _models(self) -> dict[str, Any]:
         name, created = self.served_model_name, self._created
