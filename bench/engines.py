@@ -106,7 +106,8 @@ async def prompt_length_curve(client: httpx.AsyncClient, target: Target, *,
     for n in usable:
         stats = await stream_chat(client, target, _messages(prompt_of(n, n)), max_tokens, seed=n)
         rows.append({"prompt_tokens_requested": n, "prompt_tokens": stats.prompt_tokens,
-                     "ttft_ms": stats.ttft_ms, "e2e_ms": stats.e2e_ms})
+                     "completion_tokens": stats.completion_tokens, "ttft_ms": stats.ttft_ms,
+                     "e2e_ms": stats.e2e_ms})
     return rows
 
 

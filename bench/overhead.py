@@ -174,24 +174,37 @@ async def fan_out(client: httpx.AsyncClient, target: Target, chain: str, *, k: i
 
 
 async def structured_cost(chain: str, *, rounds: int) -> dict[str, Any]:
-    """Median latency of the same prompt with and without a JSON-schema constraint."""
+    """The same JSON-asking prompt decoded freely and under its JSON schema.
+
+    Replies may differ in length, so the cost per output token is compared too.
+    """
     params = GenerationParams(temperature=0, max_tokens=40)
-    messages = [HumanMessage("Is the sky blue? Answer with a verdict and a short reason.")]
+    messages = [HumanMessage('Is the sky blue? Reply with JSON only: {"answer": "yes" or "no", '
+                             '"reason": a short sentence}.')]
+    samples: dict[str, list[tuple[float, int]]] = {"free": [], "constrained": []}
 
-    async def free() -> None:
-        await call_model("free", chain=chain, key="bench", params=params, messages=messages)
+    async def ask(mode: str) -> None:
+        started = time.perf_counter()
+        _, metric = await call_model(
+            mode, chain=chain, key="bench", params=params, messages=messages,
+            constraint=JsonSchema(_Verdict) if mode == "constrained" else None)
+        samples[mode].append(((time.perf_counter() - started) * 1000,
+                              max(metric["completion_tokens"], 1)))
 
-    async def constrained() -> None:
-        await call_model("constrained", chain=chain, key="bench", params=params,
-                         messages=messages, constraint=JsonSchema(_Verdict))
-
-    await free()
-    await constrained()
-    free_ms: list[float] = []
-    constrained_ms: list[float] = []
+    for mode in samples:  # warm both, then forget the warm-ups
+        await ask(mode)
+        samples[mode].clear()
     for _ in range(rounds):
-        free_ms.append(await _timed(free))
-        constrained_ms.append(await _timed(constrained))
-    return {"rounds": rounds, "free_ms": _median(free_ms),
-            "constrained_ms": _median(constrained_ms),
-            "ratio": round(statistics.median(constrained_ms) / statistics.median(free_ms), 3)}
+        for mode in samples:
+            await ask(mode)
+    ms = {mode: statistics.median(t for t, _ in rows) for mode, rows in samples.items()}
+    per_token = {mode: statistics.median(t / n for t, n in rows)
+                 for mode, rows in samples.items()}
+    return {"rounds": rounds, "free_ms": round(ms["free"], 1),
+            "constrained_ms": round(ms["constrained"], 1),
+            "ratio": round(ms["constrained"] / ms["free"], 3),
+            "free_tokens": statistics.median(n for _, n in samples["free"]),
+            "constrained_tokens": statistics.median(n for _, n in samples["constrained"]),
+            "free_ms_per_token": round(per_token["free"], 2),
+            "constrained_ms_per_token": round(per_token["constrained"], 2),
+            "ratio_per_token": round(per_token["constrained"] / per_token["free"], 3)}

@@ -17,30 +17,47 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
 
 
+def _trio(p: dict[str, float]) -> str:
+    return f"{p['p50']} / {p['p90']} / {p['p99']}"
+
+
 def _engines(results: dict[str, Any]) -> list[str]:
-    lines = ["## Engines", ""]
-    rows = []
-    for name, r in results["backends"].items():
-        lat, thr, cache = r["latency"], r["throughput"], r["prefix_cache"]
-        rows.append([name, Path(r["model"]).name, lat["ttft_ms"]["p50"], lat["ttft_ms"]["p99"],
-                     lat["tpot_ms"]["p50"], lat["e2e_ms"]["p50"], lat["e2e_ms"]["p99"],
-                     thr["output_tokens_per_s"],
-                     cache["shared_prefix"]["ttft_ms"]["p50"],
-                     cache["varied_prefix"]["ttft_ms"]["p50"],
-                     cache["shared_prefix"]["cached_tokens"]])
-    lines += _table(["backend", "model", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms",
-                     "e2e p50 ms", "e2e p99 ms", "batch out tok/s",
-                     "TTFT shared prefix ms", "TTFT varied prefix ms", "cached tokens"], rows)
+    backends = results["backends"]
+    sizes = results["meta"]["sizes"]
+    metrics: list[tuple[str, Any]] = [
+        ("model", lambda r: Path(r["model"]).name),
+        ("context window (tokens)", lambda r: r["context_length"]),
+        ("TTFT p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["ttft_ms"])),
+        ("TPOT p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["tpot_ms"])),
+        ("end-to-end p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["e2e_ms"])),
+        (f"batch of {sizes['batch']}: output tokens/s",
+         lambda r: r["throughput"]["output_tokens_per_s"]),
+        ("shared prefix: TTFT p50 / p90 / p99 ms",
+         lambda r: _trio(r["prefix_cache"]["shared_prefix"]["ttft_ms"])),
+        ("varied prefix: TTFT p50 / p90 / p99 ms",
+         lambda r: _trio(r["prefix_cache"]["varied_prefix"]["ttft_ms"])),
+        ("cached prompt tokens, shared / varied",
+         lambda r: f"{r['prefix_cache']['shared_prefix']['cached_tokens']} / "
+                   f"{r['prefix_cache']['varied_prefix']['cached_tokens']}"),
+        ("memory", lambda r: "; ".join(f"{k}: {v}" for k, v in r["memory"].items())),
+    ]
+    lines = ["## Engines", "",
+             f"Single requests: {sizes['requests']} prompts of about {sizes['prompt_tokens']} "
+             f"tokens, up to {sizes['max_tokens']} output tokens, one at a time. Prefix cache: "
+             f"a {sizes['prefix_tokens']}-token system prompt, shared or varied per request.",
+             "",
+             *_table(["measure", *backends],
+                     [[label, *(value(r) for r in backends.values())]
+                      for label, value in metrics])]
     for name, r in results["backends"].items():
         lines += [f"### {name}: concurrency scaling", ""]
         lines += _table(["users", "out tok/s", "e2e p50 ms", "e2e p99 ms"],
                         [[s["users"], s["output_tokens_per_s"], s["e2e_ms"]["p50"],
                           s["e2e_ms"]["p99"]] for s in r["concurrency"]])
         lines += [f"### {name}: latency vs prompt length", ""]
-        lines += _table(["prompt tokens", "TTFT ms", "e2e ms"],
-                        [[p["prompt_tokens"], p["ttft_ms"], p["e2e_ms"]]
+        lines += _table(["prompt tokens", "TTFT ms", "e2e ms", "output tokens"],
+                        [[p["prompt_tokens"], p["ttft_ms"], p["e2e_ms"], p["completion_tokens"]]
                          for p in r["prompt_length"]])
-        lines += [f"Memory: {json.dumps(r['memory'])}", ""]
     start = results["meta"].get("process_rss_mb_at_start")
     if start is not None:
         lines += [f"This process held {start} MB before the run started.", ""]
@@ -79,9 +96,12 @@ def _ours(ours: dict[str, Any]) -> list[str]:
                         f"{r['speedup']}x", f"{r['server_speedup']}x",
                         f"{r['share_of_server_speedup']:.0%}", f"{r['target_speedup']}x"]
                        for r in f]),
-              *_table(["decoding", "median ms"], [
-                  ["free", s["free_ms"]], ["JSON-schema constrained", s["constrained_ms"]],
-                  ["ratio constrained / free", s["ratio"]]])]
+              f"The same prompt asking for JSON, {s['rounds']} rounds, medians:", "",
+              *_table(["decoding", "ms per call", "output tokens", "ms per output token"], [
+                  ["free", s["free_ms"], s["free_tokens"], s["free_ms_per_token"]],
+                  ["JSON-schema constrained", s["constrained_ms"], s["constrained_tokens"],
+                   s["constrained_ms_per_token"]],
+                  ["ratio constrained / free", s["ratio"], "", s["ratio_per_token"]]])]
     return lines
 
 
