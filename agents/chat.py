@@ -15,7 +15,6 @@ arrives as ``ContextTooLong`` from the chain.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import operator
 from collections.abc import Sequence
@@ -91,8 +90,7 @@ class ChatState(TypedDict):
 
 async def first_backend(chain: str, *, local_only: bool) -> BackendConfig:
     """Return the backend of ``chain`` that ``call_model`` tries first."""
-    backends = await asyncio.to_thread(chain_backends, chain, key="chat_backend",
-                                       local_only=local_only)
+    backends = await chain_backends(chain, key="chat_backend", local_only=local_only)
     return backends[0]
 
 

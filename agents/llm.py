@@ -6,14 +6,13 @@ that engine's mechanism, so a fallback never loses the constraint.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
@@ -25,7 +24,7 @@ from langgraph.config import get_stream_writer
 from agents.metrics import NodeMetric, usage_counts
 from backends.base import Constraint
 from backends.chat import constrained_to, engine_for, get_chat_model, translate_error
-from backends.config import load_config
+from backends.config import current_config
 from backends.errors import GraphConfigError
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams
@@ -33,12 +32,10 @@ from backends.settings import BackendConfig, GenerationParams
 __all__ = ["call_model", "chain_backends"]
 
 
-def chain_backends(chain: str, *, key: str, local_only: bool) -> tuple[BackendConfig, ...]:
-    """Return the backends ``chain`` tries, only the local ones for sensitive requests.
-
-    Reads ``backends.toml`` on first use: async callers run it in a worker thread.
-    """
-    backends = load_config().chain(chain, key=key)
+async def chain_backends(chain: str, *, key: str,
+                         local_only: bool) -> tuple[BackendConfig, ...]:
+    """Return the backends ``chain`` tries, only the local ones for sensitive requests."""
+    backends = (await current_config()).chain(chain, key=key)
     if local_only:
         backends = tuple(cfg for cfg in backends if cfg.local)
         if not backends:
@@ -48,13 +45,17 @@ def chain_backends(chain: str, *, key: str, local_only: bool) -> tuple[BackendCo
     return backends
 
 
-class FirstToken(AsyncCallbackHandler):
+class FirstToken(BaseCallbackHandler):
     """Notes when a streamed reply's first token arrives (streaming runs only)."""
+
+    # Called in the event loop, not a worker thread: it only reads a clock, and an
+    # async handler would cost a coroutine for every callback event of every call.
+    run_inline = True
 
     def __init__(self) -> None:
         self.at: float | None = None
 
-    async def on_llm_new_token(
+    def on_llm_new_token(
         self,
         token: str | list[str | dict[str, Any]],
         *,
@@ -122,7 +123,7 @@ async def call_model(
     """
     if tools and constraint:
         raise ValueError("call_model takes tools or a constraint, not both")
-    backends = await asyncio.to_thread(chain_backends, chain, key=key, local_only=local_only)
+    backends = await chain_backends(chain, key=key, local_only=local_only)
     started = time.perf_counter()
     first_token = FirstToken()
     reply, answered_by, attempts = await call_chain(

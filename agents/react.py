@@ -18,7 +18,6 @@ native tool calling may refuse (``InvalidRequest``) or ignore, answering in text
 
 from __future__ import annotations
 
-import asyncio
 import json
 import operator
 from collections.abc import Sequence
@@ -252,8 +251,8 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
     if turns >= context.max_agent_steps or state["remaining_steps"] < 3:
         return _stop(turns, context, state)
     tool_names = select_tools(context.tools)
-    backends = await asyncio.to_thread(chain_backends, context.agent_backend,
-                                       key="agent_backend", local_only=context.local_only)
+    backends = await chain_backends(context.agent_backend, key="agent_backend",
+                                    local_only=context.local_only)
     params = GenerationParams(temperature=context.temperature, max_tokens=ACTION_MAX_TOKENS)
     if tool_names and capabilities(backends[0]).native_tools:
         messages: list[BaseMessage] = [SystemMessage(REACT_NATIVE_SYSTEM), *state["messages"]]

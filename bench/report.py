@@ -120,6 +120,11 @@ def _plots(results: dict[str, Any], folder: Path) -> list[str]:
          {name: ([row["users"] for row in r["concurrency"]],
                  [row["output_tokens_per_s"] for row in r["concurrency"]])
           for name, r in results["backends"].items()}),
+        ("scaling_latency.png", "Latency vs concurrent users", "concurrent users",
+         "end-to-end p50 ms",
+         {name: ([row["users"] for row in r["concurrency"]],
+                 [row["e2e_ms"]["p50"] for row in r["concurrency"]])
+          for name, r in results["backends"].items()}),
         ("prompt_length.png", "Latency vs prompt length", "prompt tokens", "TTFT ms",
          {name: ([row["prompt_tokens"] for row in r["prompt_length"]],
                  [row["ttft_ms"] for row in r["prompt_length"]])
@@ -141,6 +146,7 @@ def _plots(results: dict[str, Any], folder: Path) -> list[str]:
         axes.set_title(title)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
+        axes.set_ylim(bottom=0)  # a cut axis would make small differences look large
         axes.legend()
         figure.tight_layout()
         figure.savefig(folder / file)

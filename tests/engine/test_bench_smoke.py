@@ -37,6 +37,7 @@ async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
     text = report.read_text()
     assert "## Engines" in text and "## Our own costs" in text
     assert (folder / "scaling.png").stat().st_size > 0
+    assert (folder / "scaling_latency.png").stat().st_size > 0
     assert (folder / "prompt_length.png").stat().st_size > 0
     assert (folder / "fan_out.png").stat().st_size > 0
 

@@ -170,3 +170,39 @@ def test_capability_overrides_are_validated_and_applied(tmp_path):
                           'model = "m"\n[backends.v.capabilities]\nteleport = true\n')
     with pytest.raises(GraphConfigError, match="backends.v.capabilities.teleport"):
         load_config(bad)
+
+
+VLLM_AT = '[backends.gpu]\nkind = "vllm"\nbase_url = "{url}"\nmodel = "m"\n'
+
+
+async def test_current_config_rereads_an_edited_file_after_a_second(tmp_path, monkeypatch):
+    from backends import config as config_module
+
+    now = [1000.0]
+    monkeypatch.setattr(config_module.time, "monotonic", lambda: now[0])
+    path = write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8001"))
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+    first = await config_module.current_config()
+    assert first.backends["gpu"].base_url == "http://127.0.0.1:8001"
+
+    write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8002"))
+    now[0] += 0.5
+    assert (await config_module.current_config()) is first, "no file access within a second"
+    now[0] += config_module.RECHECK_AFTER_S
+    assert (await config_module.current_config()).backends["gpu"].base_url == (
+        "http://127.0.0.1:8002")
+
+
+async def test_current_config_follows_the_environment_at_once(tmp_path, monkeypatch):
+    from backends.config import current_config
+
+    first = write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8001"))
+    other = tmp_path / "other.toml"
+    other.write_text(VLLM_AT.format(url="http://127.0.0.1:8003"))
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(first))
+    assert (await current_config()).backends["gpu"].base_url == "http://127.0.0.1:8001"
+    monkeypatch.setenv("AGENT_ROUTER_GPU_BASE_URL", "http://127.0.0.1:9000")
+    assert (await current_config()).backends["gpu"].base_url == "http://127.0.0.1:9000"
+    monkeypatch.delenv("AGENT_ROUTER_GPU_BASE_URL")
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(other))
+    assert (await current_config()).backends["gpu"].base_url == "http://127.0.0.1:8003"
