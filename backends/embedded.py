@@ -50,6 +50,7 @@ __all__ = [
     "EmbeddedEngine",
     "capabilities",
     "constrain",
+    "engine_at",
     "get_engine",
     "health",
     "make_chat_model",
@@ -179,6 +180,17 @@ def get_engine(settings: EmbeddedSettings) -> EmbeddedEngine:
         if engine is None:
             engine = _engines[settings] = EmbeddedEngine(settings)
         return engine
+
+
+def engine_at(base_url: str) -> EmbeddedEngine | None:
+    """Return the started in-process engine serving ``base_url``, if there is one.
+
+    Code that talks to it over HTTP uses its ``props`` instead of asking ``/props``
+    again, which would make this llama.cpp build drop a later keep-alive stream.
+    """
+    with _engines_lock:
+        return next((engine for engine in _engines.values()
+                     if engine.started and engine.base_url == base_url.rstrip("/")), None)
 
 
 def _embedded(cfg: BackendConfig) -> EmbeddedBackend:

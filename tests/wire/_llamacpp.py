@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from backends.embedded import engine_at
+
 __all__ = ["OLLAMA_DEFAULTS", "LlamaCpp", "Prompt", "UpstreamError", "completion_body",
            "fit_tokens"]
 
@@ -107,7 +109,9 @@ class LlamaCpp:
         self._client = httpx.AsyncClient(
             base_url=self.base_url, timeout=httpx.Timeout(600.0, connect=5.0),
             limits=httpx.Limits(max_keepalive_connections=0))
-        self.props = await self._json("GET", "/props")
+        engine = engine_at(self.base_url)
+        # Another GET /props would make this llama.cpp build drop a later keep-alive stream.
+        self.props = engine.props if engine is not None else await self._json("GET", "/props")
         models = await self._json("GET", "/v1/models")
         self.meta = (models.get("data") or [{}])[0].get("meta") or {}
 
