@@ -29,7 +29,9 @@ def engine(embedded_cfg) -> EmbeddedEngine:
 
 def test_engine_listens_on_loopback_with_the_configured_slots(engine, embedded_cfg):
     assert engine.base_url.startswith("http://127.0.0.1:")
-    props = httpx.get(f"{engine.base_url}/props", timeout=10).json()
+    # The server's own /props as read at start-up: asking again would make this
+    # llama.cpp build drop a later keep-alive stream (see test_engine_keepalive).
+    props = engine.props
     assert props["total_slots"] == embedded_cfg.engine.n_parallel
     assert httpx.get(f"{engine.base_url}/health", timeout=10).json() == {"status": "ok"}
     assert get_engine(embedded_cfg.engine) is engine, "one engine per process and settings"

@@ -87,6 +87,8 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from backends.embedded import engine_at
+
 __all__ = ["CHATML_MODEL_PATH", "RecordedRequest", "SGLangWire", "WireError"]
 
 # The frontend picks its chat template from the advertised model_path. SmolLM2 speaks ChatML,
@@ -356,7 +358,9 @@ class SGLangWire:
             self._session = None
 
     async def _read_upstream_props(self) -> None:
-        props = await self._get_json("/props")
+        engine = engine_at(self.upstream)
+        # Another GET /props would make this llama.cpp build drop a later keep-alive stream.
+        props = engine.props if engine is not None else await self._get_json("/props")
         models = await self._get_json("/v1/models")
         self.total_slots = int(props.get("total_slots", 1))
         self.context_length = int(models["data"][0]["meta"]["n_ctx"])
