@@ -63,16 +63,26 @@ def _timeout(cfg: BackendConfig) -> httpx.Timeout:
     return httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s)
 
 
+def _transport(cfg: BackendConfig) -> httpx.BaseTransport:
+    pooled = httpx.HTTPTransport(limits=_limits(cfg))
+    return embedded.ResendDroppedSync(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
+
+
+def _async_transport(cfg: BackendConfig) -> httpx.AsyncBaseTransport:
+    pooled = httpx.AsyncHTTPTransport(limits=_limits(cfg))
+    return embedded.ResendDropped(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
+
+
 def _clients(cfg: BackendConfig, loop: asyncio.AbstractEventLoop) -> HttpClients:
     with _lock:
         sync = _sync_clients.get(cfg.name)
         if sync is None:
-            sync = _sync_clients[cfg.name] = httpx.Client(limits=_limits(cfg),
+            sync = _sync_clients[cfg.name] = httpx.Client(transport=_transport(cfg),
                                                           timeout=_timeout(cfg))
         per_loop = _async_clients.setdefault(loop, {})
         async_ = per_loop.get(cfg.name)
         if async_ is None:
-            async_ = per_loop[cfg.name] = httpx.AsyncClient(limits=_limits(cfg),
+            async_ = per_loop[cfg.name] = httpx.AsyncClient(transport=_async_transport(cfg),
                                                             timeout=_timeout(cfg))
     return HttpClients(sync=sync, async_=async_)
 
