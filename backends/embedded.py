@@ -121,6 +121,7 @@ class EmbeddedEngine:
         params.port = settings.port
         params.hostnames = ["127.0.0.1"]
         params.cache_prompt = True
+        params.cache_ram_mib = settings.cache_ram_mib
         params.endpoint_metrics = True
         # The engine logs every request to stderr; keep it out of the user's terminal.
         params.verbosity = 1 if settings.verbose else -1

@@ -60,6 +60,9 @@ class EmbeddedSettings(BaseModel):
     n_parallel: Annotated[int, Field(ge=1, le=64)] = 4
     threads: Annotated[int, Field(ge=1)] | None = None
     port: Annotated[int, Field(ge=0, le=65535)] = 0
+    # llama.cpp keeps prompt states in host memory so a slot can resume another's
+    # prefix; its own default is 8192 MiB, too much for the small machines this runs on.
+    cache_ram_mib: Annotated[int, Field(ge=0)] = 1024
     verbose: bool = False
 
 

@@ -206,3 +206,17 @@ async def test_current_config_follows_the_environment_at_once(tmp_path, monkeypa
     monkeypatch.delenv("AGENT_ROUTER_GPU_BASE_URL")
     monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(other))
     assert (await current_config()).backends["gpu"].base_url == "http://127.0.0.1:8003"
+
+
+def test_engine_settings_reach_llama_cpp(tmp_path):
+    from backends.embedded import EmbeddedEngine
+
+    path = write(tmp_path, '[backends.embedded]\nkind = "embedded"\n'
+                           '[backends.embedded.engine]\nn_parallel = 2\ncache_ram_mib = 256\n')
+    settings = load_config(path).backends["embedded"].engine
+    params = EmbeddedEngine(settings)._params("model.gguf")
+    assert (params.n_parallel, params.cache_ram_mib) == (2, 256)
+    assert params.hostnames == ["127.0.0.1"], "the engine listens on loopback only"
+    default = EmbeddedEngine(parse_config({"backends": {"embedded": {"kind": "embedded"}}},
+                                          source="test").backends["embedded"].engine)
+    assert default._params("model.gguf").cache_ram_mib == 1024, "not llama.cpp's 8 GiB"
