@@ -7,6 +7,7 @@ import json
 
 from backends.embedded import get_engine
 from bench.run import SMOKE, run_bench
+from tests.wire.config import vllm_at, write_backends
 from tests.wire.ollama import OllamaWire
 from tests.wire.vllm import VLLMWire
 
@@ -45,22 +46,11 @@ async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
 async def test_bench_speaks_each_remote_engines_protocol(tmp_path, monkeypatch, embedded_cfg):
     upstream = get_engine(embedded_cfg.engine).start()
     with VLLMWire(upstream) as vllm, OllamaWire(upstream) as ollama:
-        config = tmp_path / "backends.toml"
-        config.write_text(f"""
-[backends.embedded]
-kind = "embedded"
-
-[backends.wire-vllm]
-kind = "vllm"
-base_url = "{vllm.base_url}"
-model = "{vllm.served_model_name}"
-
-[backends.wire-ollama]
-kind = "ollama"
-base_url = "{ollama.base_url}"
-model = "{ollama.model}"
-num_ctx = 2048
-""")
+        config = write_backends(tmp_path, {
+            "embedded": {"kind": "embedded"},
+            "wire-vllm": vllm_at(vllm.base_url, model=vllm.served_model_name),
+            "wire-ollama": {"kind": "ollama", "base_url": ollama.base_url,
+                            "model": ollama.model, "num_ctx": 2048}})
         monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
         report = await run_bench(["wire-vllm", "wire-ollama"], sizes=SMOKE, out=tmp_path)
         chat_paths = {r.path for r in ollama.requests}

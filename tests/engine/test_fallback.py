@@ -9,6 +9,7 @@ from agents.context import Context
 from backends.errors import GraphConfigError
 from backends.router import NoBackendLeft, reset_breakers
 from graphs.plan_execute import graph
+from tests.wire.config import vllm_at, write_backends
 
 
 def closed_port() -> int:
@@ -19,25 +20,12 @@ def closed_port() -> int:
 
 @pytest.fixture
 def config_with_dead_server(tmp_path: Path, monkeypatch, model_path) -> Path:
-    path = tmp_path / "backends.toml"
-    path.write_text(f"""
-[chains]
-planner = ["dead-vllm", "embedded"]
-answer = ["dead-vllm", "embedded"]
-only-dead = ["dead-vllm"]
-
-[backends.embedded]
-kind = "embedded"
-
-[backends.dead-vllm]
-kind = "vllm"
-base_url = "http://127.0.0.1:{closed_port()}"
-model = "m"
-max_retries = 1
-retry_backoff_s = 0.01
-breaker_threshold = 2
-breaker_cooldown_s = 3600  # stays open for the whole test, however slow the machine
-""")
+    # The breaker stays open for the whole test, however slow the machine.
+    dead = vllm_at(f"http://127.0.0.1:{closed_port()}", max_retries=1, retry_backoff_s=0.01,
+                   breaker_threshold=2, breaker_cooldown_s=3600)
+    path = write_backends(tmp_path, {"embedded": {"kind": "embedded"}, "dead-vllm": dead},
+                          {"planner": ["dead-vllm", "embedded"],
+                           "answer": ["dead-vllm", "embedded"], "only-dead": ["dead-vllm"]})
     monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
     reset_breakers()
     yield path

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, hang, ok
 
 ROOT = Path(__file__).parents[2]
@@ -35,22 +36,11 @@ def test_killed_run_resumes_without_rerunning_its_tools(tmp_path, monkeypatch):
     planner = FaultyServer([ok(chat_completion(json.dumps(plan)))])
     answerer = FaultyServer([hang(120), ok(chat_completion("17 * 23 is 391."))])
     with planner, answerer:
-        config = tmp_path / "backends.toml"
-        config.write_text(f"""
-[chains]
-planner = ["planner-server"]
-answer = ["answer-server"]
-[backends.planner-server]
-kind = "vllm"
-base_url = "{planner.base_url}"
-model = "m"
-[backends.answer-server]
-kind = "vllm"
-base_url = "{answerer.base_url}"
-model = "m"
-max_retries = 0
-timeout_s = 300
-""")
+        config = write_backends(
+            tmp_path, {"planner-server": vllm_at(planner.base_url),
+                       "answer-server": vllm_at(answerer.base_url, max_retries=0,
+                                                timeout_s=300)},
+            {"planner": ["planner-server"], "answer": ["answer-server"]})
         env = {**os.environ, "AGENT_ROUTER_CONFIG": str(config)}
         database = str(tmp_path / "runs.sqlite")
         log = tmp_path / "first.log"

@@ -7,6 +7,7 @@ import pytest
 from agents.context import Context
 from backends.router import reset_breakers
 from graphs.router import graph
+from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, ok
 
 
@@ -21,27 +22,10 @@ def scripted(tmp_path: Path, monkeypatch, model_path):
         for server in (judge, lan):
             server.start()
             servers.append(server)
-        path = tmp_path / "backends.toml"
-        path.write_text(f"""
-[chains]
-planner = ["embedded"]
-answer = ["embedded"]
-mixed = ["lan", "embedded"]
-
-[backends.embedded]
-kind = "embedded"
-
-[backends.judge]
-kind = "vllm"
-base_url = "{judge.base_url}"
-model = "m"
-
-[backends.lan]
-kind = "vllm"
-base_url = "{lan.base_url}"
-model = "m"
-local = false
-""")
+        path = write_backends(
+            tmp_path, {"embedded": {"kind": "embedded"}, "judge": vllm_at(judge.base_url),
+                       "lan": vllm_at(lan.base_url, local=False)},
+            {"planner": ["embedded"], "answer": ["embedded"], "mixed": ["lan", "embedded"]})
         monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
         reset_breakers()
         return judge, lan

@@ -31,6 +31,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.engine.conftest import DevServer, free_loopback_port, isolated_project, start_dev_server
+from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import OPENAI_503, FaultyServer, hang, status
 
 GRAPH_ID = "plan_execute"
@@ -74,41 +75,17 @@ def faulty_server(
     unavailable_backend: FaultyServer,
 ) -> Iterator[DevServer]:
     project = tmp_path_factory.mktemp("faulty_project")
-    backends = project / "backends.toml"
     # High breaker thresholds: every run must reach the servers, never skip them.
-    backends.write_text(f"""
-[chains]
-planner = ["embedded"]
-drafter = ["embedded"]
-answer = ["hanging"]
-down = ["unavailable", "dead"]
-
-[backends.embedded]
-kind = "embedded"
-
-[backends.hanging]
-kind = "vllm"
-base_url = "{hanging_backend.base_url}"
-model = "m"
-timeout_s = {HANG_S}
-max_retries = 0
-breaker_threshold = 1000
-
-[backends.unavailable]
-kind = "vllm"
-base_url = "{unavailable_backend.base_url}"
-model = "m"
-max_retries = 1
-retry_backoff_s = 0.01
-breaker_threshold = 1000
-
-[backends.dead]
-kind = "vllm"
-base_url = "http://127.0.0.1:{free_loopback_port()}"
-model = "m"
-max_retries = 0
-breaker_threshold = 1000
-""")
+    backends = write_backends(project, {
+        "embedded": {"kind": "embedded"},
+        "hanging": vllm_at(hanging_backend.base_url, timeout_s=HANG_S, max_retries=0,
+                           breaker_threshold=1000),
+        "unavailable": vllm_at(unavailable_backend.base_url, max_retries=1,
+                               retry_backoff_s=0.01, breaker_threshold=1000),
+        "dead": vllm_at(f"http://127.0.0.1:{free_loopback_port()}", max_retries=0,
+                        breaker_threshold=1000),
+    }, {"planner": ["embedded"], "drafter": ["embedded"], "answer": ["hanging"],
+        "down": ["unavailable", "dead"]})
     env = isolated_project(project, backends)
     with start_dev_server(project / "server.log", cwd=project, env=env) as server:
         yield server

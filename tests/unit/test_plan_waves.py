@@ -12,6 +12,7 @@ import pytest
 from agents.context import Context
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
+from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, ok
 
 
@@ -36,14 +37,13 @@ def servers(tmp_path: Path, monkeypatch):
     def configure(planner: list, drafter: list = (), answers: int = 1) -> dict:
         scripts = {"planner": planner, "drafter": list(drafter),
                    "answer": [ok(chat_completion("done"))] * answers}
-        lines = ["[chains]"] + [f'{n} = ["{n}-server"]' for n in scripts]
         for name, script in scripts.items():
-            server = started[name] = FaultyServer(script)
-            server.start()
-            lines += [f"[backends.{name}-server]", 'kind = "vllm"',
-                      f'base_url = "{server.base_url}"', 'model = "m"', "max_retries = 0"]
-        path = tmp_path / "backends.toml"
-        path.write_text("\n".join(lines) + "\n")
+            started[name] = FaultyServer(script)
+            started[name].start()
+        path = write_backends(
+            tmp_path, {f"{n}-server": vllm_at(s.base_url, max_retries=0)
+                       for n, s in started.items()},
+            {n: [f"{n}-server"] for n in scripts})
         monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
         reset_breakers()
         return started
