@@ -181,6 +181,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     report = asyncio.run(run_bench(names, sizes=sizes, out=Path(args.out)))
     print(report.read_text())
     print(f"written to {report.parent}")
+    results = json.loads((report.parent / "results.json").read_text())
+    failed = [name for name, r in results["backends"].items() if "error" in r]
+    if failed:
+        print(f"error: {', '.join(failed)} could not be measured; see the report",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,8 +21,16 @@ def _trio(p: dict[str, float]) -> str:
     return f"{p['p50']} / {p['p90']} / {p['p99']}"
 
 
+def _measured(results: dict[str, Any]) -> dict[str, Any]:
+    return {name: r for name, r in results["backends"].items() if "error" not in r}
+
+
 def _engines(results: dict[str, Any]) -> list[str]:
-    backends = results["backends"]
+    backends = _measured(results)
+    failed = [f"- **{name} failed:** {r['error']}" for name, r in results["backends"].items()
+              if "error" in r]
+    if not backends:
+        return ["## Engines", "", *failed, ""]
     sizes = results["meta"]["sizes"]
     metrics: list[tuple[str, Any]] = [
         ("model", lambda r: Path(r["model"]).name),
@@ -48,8 +56,9 @@ def _engines(results: dict[str, Any]) -> list[str]:
              "",
              *_table(["measure", *backends],
                      [[label, *(value(r) for r in backends.values())]
-                      for label, value in metrics])]
-    for name, r in results["backends"].items():
+                      for label, value in metrics]),
+             *failed, *([""] if failed else [])]
+    for name, r in backends.items():
         lines += [f"### {name}: concurrency scaling", ""]
         lines += _table(["users", "out tok/s", "e2e p50 ms", "e2e p99 ms"],
                         [[s["users"], s["output_tokens_per_s"], s["e2e_ms"]["p50"],
@@ -67,6 +76,8 @@ def _engines(results: dict[str, Any]) -> list[str]:
 def _ours(ours: dict[str, Any]) -> list[str]:
     if not ours:
         return []
+    if "skipped" in ours:
+        return ["## Our own costs", "", f"Not measured: {ours['skipped']}.", ""]
     g, f, s = ours["graph_overhead"], ours["fan_out"], ours["structured"]
     lines = ["## Our own costs (ratios against a baseline in the same run)", ""]
     if "median_ms" in g:
@@ -119,16 +130,16 @@ def _plots(results: dict[str, Any], folder: Path) -> list[str]:
          "output tokens/s",
          {name: ([row["users"] for row in r["concurrency"]],
                  [row["output_tokens_per_s"] for row in r["concurrency"]])
-          for name, r in results["backends"].items()}),
+          for name, r in _measured(results).items()}),
         ("scaling_latency.png", "Latency vs concurrent users", "concurrent users",
          "end-to-end p50 ms",
          {name: ([row["users"] for row in r["concurrency"]],
                  [row["e2e_ms"]["p50"] for row in r["concurrency"]])
-          for name, r in results["backends"].items()}),
+          for name, r in _measured(results).items()}),
         ("prompt_length.png", "Latency vs prompt length", "prompt tokens", "TTFT ms",
          {name: ([row["prompt_tokens"] for row in r["prompt_length"]],
                  [row["ttft_ms"] for row in r["prompt_length"]])
-          for name, r in results["backends"].items()}),
+          for name, r in _measured(results).items()}),
     ]
     fan = results.get("ours", {}).get("fan_out")
     if fan:
@@ -140,6 +151,8 @@ def _plots(results: dict[str, Any], folder: Path) -> list[str]:
                         "target 0.6k": (ks, [r["target_speedup"] for r in fan])}))
     made = []
     for file, title, xlabel, ylabel, series in charts:
+        if not series:  # every backend failed
+            continue
         figure, axes = plt.subplots(figsize=(6, 4))
         for label, (xs, ys) in series.items():
             axes.plot(xs, ys, marker="o", label=label)

@@ -12,13 +12,16 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from backends.chat import model_info
+from backends.chat import health, model_info
 from backends.config import load_config
+from backends.errors import AppError
 from bench import engines, overhead
 from bench.measure import target_for
 from bench.report import write_report
 
 __all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
+
+STEPS = 5  # measured steps per backend, for the progress bar
 
 # For the test suite: every code path once, as small as it gets.
 # ``rounds``: repetitions of each of our own measures; ``overhead_rounds`` for the
@@ -48,6 +51,9 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
                    bar: tqdm) -> dict[str, Any]:
     cfg = load_config().backends[name]
     target = target_for(cfg)
+    checked = await health(cfg)
+    if not (checked.reachable and checked.model_loaded):
+        raise AppError(f"{name} is not ready at {target.root}: {checked.detail}")
     info = await model_info(cfg)
     common = {"max_tokens": sizes["max_tokens"]}
     steps: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -76,6 +82,23 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
     return result
 
 
+async def _ours(client: httpx.AsyncClient, first: str, sizes: dict[str, Any], bar: tqdm,
+                measured: dict[str, Any]) -> dict[str, Any]:
+    target = target_for(load_config().backends[first])
+    bar.set_description("ours: graph overhead")
+    graph = await overhead.graph_overhead(target, first, rounds=sizes["overhead_rounds"],
+                                          typical_call_ms=measured["latency"]["e2e_ms"]["p50"])
+    bar.update()
+    bar.set_description("ours: fan-out")
+    fan = [await overhead.fan_out(client, target, first, k=k, max_tokens=sizes["max_tokens"],
+                                  rounds=sizes["rounds"]) for k in sizes["ks"]]
+    bar.update()
+    bar.set_description("ours: structured output")
+    structured = await overhead.structured_cost(first, rounds=sizes["rounds"])
+    bar.update()
+    return {"graph_overhead": graph, "fan_out": fan, "structured": structured}
+
+
 async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) -> Path:
     """Benchmark ``backends``, then our own costs on the first; return the report path."""
     started = dt.datetime.now(dt.UTC)
@@ -83,29 +106,25 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
                                         "cpus": os.cpu_count(), "sizes": sizes,
                                         "process_rss_mb_at_start": engines.process_rss_mb()},
                                "backends": {}}
-    with tqdm(total=5 * len(backends) + 3, unit="step") as bar:
+    with tqdm(total=STEPS * len(backends) + 3, unit="step") as bar:
         # A fresh loopback connection per request (~0.1 ms): llama.cpp's server
         # (xllamacpp 2026.10) sometimes drops a reused keep-alive connection after a
         # stream, which would abort a run; every engine is measured the same way.
         fresh = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
-            for name in backends:
-                results["backends"][name] = await _backend(client, name, sizes, bar)
+            for index, name in enumerate(backends):
+                try:
+                    results["backends"][name] = await _backend(client, name, sizes, bar)
+                except (httpx.HTTPError, AppError) as exc:
+                    # One dead server must not cost the others' numbers.
+                    results["backends"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                    bar.write(f"{name} failed, going on without it: {exc}")
+                    bar.update(STEPS * (index + 1) - bar.n)
             first = backends[0]
-            target = target_for(load_config().backends[first])
-            typical = results["backends"][first]["latency"]["e2e_ms"]["p50"]
-            bar.set_description("ours: graph overhead")
-            graph = await overhead.graph_overhead(target, first, rounds=sizes["overhead_rounds"],
-                                                  typical_call_ms=typical)
-            bar.update()
-            bar.set_description("ours: fan-out")
-            fan = [await overhead.fan_out(client, target, first, k=k,
-                                          max_tokens=sizes["max_tokens"], rounds=sizes["rounds"])
-                   for k in sizes["ks"]]
-            bar.update()
-            bar.set_description("ours: structured output")
-            structured = await overhead.structured_cost(first, rounds=sizes["rounds"])
-            bar.update()
-    results["ours"] = {"graph_overhead": graph, "fan_out": fan, "structured": structured}
+            if "error" in results["backends"][first]:
+                results["ours"] = {"skipped": f"{first}, the first backend named, failed"}
+            else:
+                results["ours"] = await _ours(client, first, sizes, bar,
+                                              results["backends"][first])
     folder = out / started.strftime("%Y%m%dT%H%M%SZ")
     return write_report(results, folder)

@@ -80,3 +80,24 @@ def test_backends_command_reports_down_servers_and_strict_fails(tmp_path, monkey
     assert "chain planner: gone -> e" in out
     assert main(["backends", "--strict"]) == 1
     assert "first backend of a chain is down: gone" in capsys.readouterr().err
+
+
+def test_bench_of_a_dead_server_writes_its_report_and_exits_1(tmp_path, monkeypatch, capsys):
+    import json
+    import socket
+
+    from tests.wire.config import vllm_at, write_backends
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_backends(tmp_path, {"gone": vllm_at(f"http://127.0.0.1:{port}")})
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+    assert main(["bench", "--backends", "gone", "--quick", "--out", str(tmp_path / "out")]) == 1
+    assert "gone could not be measured" in capsys.readouterr().err
+    [folder] = (tmp_path / "out").iterdir()
+    results = json.loads((folder / "results.json").read_text())
+    assert f"not ready at http://127.0.0.1:{port}" in results["backends"]["gone"]["error"]
+    assert "skipped" in results["ours"]
+    report = (folder / "report.md").read_text()
+    assert "**gone failed:**" in report and "Not measured" in report
