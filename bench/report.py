@@ -47,7 +47,9 @@ def _engines(results: dict[str, Any]) -> list[str]:
         ("cached prompt tokens, shared / varied",
          lambda r: f"{r['prefix_cache']['shared_prefix']['cached_tokens']} / "
                    f"{r['prefix_cache']['varied_prefix']['cached_tokens']}"),
-        ("memory", lambda r: "; ".join(f"{k}: {v}" for k, v in r["memory"].items())),
+        ("memory after the engine started, MB",
+         lambda r: r.get("process_rss_mb_engine_started", "")),
+        ("memory after the run", lambda r: "; ".join(f"{k}: {v}" for k, v in r["memory"].items())),
     ]
     lines = ["## Engines", "",
              f"Single requests: {sizes['requests']} prompts of about {sizes['prompt_tokens']} "

@@ -74,6 +74,9 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
     }
     result: dict[str, Any] = {"kind": cfg.kind, "model": info.model,
                               "context_length": info.context_length}
+    if cfg.kind == "embedded":
+        # Before any request: the model and the KV cache; the rest grows with cached prompts.
+        result["process_rss_mb_engine_started"] = engines.process_rss_mb()
     for step, run in steps.items():
         bar.set_description(f"{name}: {step}")
         result[step] = await run()
