@@ -12,15 +12,17 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import httpx
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
 from pydantic import BaseModel, Field, SecretStr
 
 from agents.llm import call_model
@@ -124,44 +126,78 @@ async def graph_overhead(target: Target, chain: str, *, rounds: int,
     return result
 
 
+class _Drafts(TypedDict):
+    indices: list[int]
+    done: Annotated[list[int], operator.add]
+
+
+class _Draft(TypedDict):
+    i: int
+
+
+def _drafts_graph(chain: str, params: GenerationParams, prompts: list[str],
+                  tokens: dict[str, int]) -> Any:
+    """START -(Send per index)-> draft -> END, as plan_execute fans out its steps."""
+    async def draft(state: _Draft) -> dict[str, list[int]]:
+        _, metric = await call_model("draft", chain=chain, key="bench", params=params,
+                                     messages=[HumanMessage(prompts[state["i"]])])
+        tokens["ours"] = tokens.get("ours", 0) + metric["completion_tokens"]
+        return {"done": [state["i"]]}
+
+    def fan(state: _Drafts) -> list[Send]:
+        return [Send("draft", _Draft(i=i)) for i in state["indices"]]
+
+    builder = StateGraph(_Drafts)
+    builder.add_node("draft", draft, input_schema=_Draft)
+    builder.add_conditional_edges(START, fan, ["draft"])
+    builder.add_edge("draft", END)
+    return builder.compile()
+
+
 async def fan_out(client: httpx.AsyncClient, target: Target, chain: str, *, k: int,
                   max_tokens: int, rounds: int) -> dict[str, Any]:
-    """Wall time of k drafts fanned out vs one after another, ours and raw HTTP alike."""
+    """Wall time of k drafts fanned out vs one after another, ours and raw HTTP alike.
+
+    Ours go through a graph that fans out with ``Send``, as ``plan_execute`` does:
+    one run with k drafts, against k runs with one draft each.
+    """
     params = GenerationParams(temperature=0, max_tokens=max_tokens)
     # Open-ended prompts, so every draft runs to max_tokens and both modes do equal work.
     prompts = [f"Write a long story about {TOPICS[i % len(TOPICS)]}." for i in range(k)]
     tokens: dict[str, int] = {}
+    graph = _drafts_graph(chain, params, prompts, tokens)
 
-    async def ours(i: int) -> None:
-        _, metric = await call_model("draft", chain=chain, key="bench", params=params,
-                                     messages=[HumanMessage(prompts[i])])
-        tokens["ours"] = tokens.get("ours", 0) + metric["completion_tokens"]
+    async def ours_one_by_one() -> None:
+        for i in range(k):
+            await graph.ainvoke({"indices": [i], "done": []})
+
+    async def ours_together() -> None:
+        await graph.ainvoke({"indices": list(range(k)), "done": []})
 
     async def raw(i: int) -> None:
         stats = await stream_chat(client, target, [{"role": "user", "content": prompts[i]}],
                                   max_tokens)
         tokens["raw"] = tokens.get("raw", 0) + stats.completion_tokens
 
-    async def one_by_one(draft: Callable[[int], Awaitable[None]]) -> None:
+    async def raw_one_by_one() -> None:
         for i in range(k):
-            await draft(i)
+            await raw(i)
 
-    async def together(draft: Callable[[int], Awaitable[None]]) -> None:
-        await asyncio.gather(*(draft(i) for i in range(k)))
+    async def raw_together() -> None:
+        await asyncio.gather(*(raw(i) for i in range(k)))
 
-    # Warm both modes: the first batch of k allocates the engine's batch buffers
+    modes: dict[str, Callable[[], Awaitable[None]]] = {
+        "sequential": ours_one_by_one, "fan_out": ours_together,
+        "raw_sequential": raw_one_by_one, "raw_concurrent": raw_together}
+    # Warm every mode: the first batch of k allocates the engine's batch buffers
     # and fills every slot's prompt cache, which would bill the first fan-out.
-    for mode in (one_by_one, together):
-        await mode(ours)
-        await mode(raw)
-    times: dict[str, list[float]] = {"sequential": [], "fan_out": [], "raw_sequential": [],
-                                     "raw_concurrent": []}
+    for mode in modes.values():
+        await mode()
+    times: dict[str, list[float]] = {name: [] for name in modes}
     tokens.clear()
     for _ in range(rounds):
-        times["sequential"].append(await _timed(lambda: one_by_one(ours)))
-        times["fan_out"].append(await _timed(lambda: together(ours)))
-        times["raw_sequential"].append(await _timed(lambda: one_by_one(raw)))
-        times["raw_concurrent"].append(await _timed(lambda: together(raw)))
+        for name, mode in modes.items():
+            times[name].append(await _timed(mode))
     ms = {name: _median(t) for name, t in times.items()}
     speedup = round(ms["sequential"] / ms["fan_out"], 2)
     server_speedup = round(ms["raw_sequential"] / ms["raw_concurrent"], 2)
