@@ -2,7 +2,8 @@
 
 The checkpointed state keeps the whole conversation; only what is *sent* is
 trimmed. The prompt is the fixed system prompt followed by the newest whole
-turns that fit the backend's real context window, so it is always a suffix of
+turns that fit the real context window of the backend it is sent to (each
+backend of the chain gets its own cut), so it is always a suffix of
 the history behind the same system bytes, and the server's prefix cache keeps
 hitting on the system prompt (and, while nothing is dropped, on all earlier turns).
 
@@ -37,7 +38,7 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from agents.context import Context, run_context
-from agents.llm import call_model, chain_backends
+from agents.llm import call_model
 from agents.metrics import NodeMetric, summarize
 from agents.prompts import CHAT_SYSTEM
 from backends.chat import model_info
@@ -50,7 +51,6 @@ __all__ = [
     "ChatOutput",
     "ChatState",
     "context_window",
-    "first_backend",
     "history_budget",
     "trim_history",
     "write_reply",
@@ -86,12 +86,6 @@ class ChatState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
     metrics: Annotated[list[NodeMetric], operator.add]
     summary: NotRequired[dict[str, dict[str, float]]]
-
-
-async def first_backend(chain: str, *, local_only: bool) -> BackendConfig:
-    """Return the backend of ``chain`` that ``call_model`` tries first."""
-    backends = await chain_backends(chain, key="chat_backend", local_only=local_only)
-    return backends[0]
 
 
 async def context_window(cfg: BackendConfig) -> int:
@@ -174,20 +168,26 @@ def trim_history(
 async def write_reply(state: ChatState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer the newest message on the chat chain, with the history that fits."""
     context = run_context(runtime.context)
-    cfg = await first_backend(context.chat_backend, local_only=context.local_only)
-    budget = history_budget(await context_window(cfg), context.max_answer_tokens)
     history = state["messages"]
-    prompt = trim_history(history, budget=budget, backend=cfg.name,
-                          model=getattr(cfg, "model", None))
-    dropped = len(history) - (len(prompt) - 1)
-    if dropped:
-        get_stream_writer()({"event": "history_trimmed", "backend": cfg.name,
-                             "budget": budget, "sent": len(prompt) - 1, "dropped": dropped})
+    writer = get_stream_writer()
+
+    async def prompt_for(cfg: BackendConfig) -> list[BaseMessage]:
+        # Trimmed for each backend the chain tries, so a fallback to a smaller
+        # window sends less history instead of failing on a prompt sized for another.
+        budget = history_budget(await context_window(cfg), context.max_answer_tokens)
+        prompt = trim_history(history, budget=budget, backend=cfg.name,
+                              model=getattr(cfg, "model", None))
+        dropped = len(history) - (len(prompt) - 1)
+        if dropped:
+            writer({"event": "history_trimmed", "backend": cfg.name, "budget": budget,
+                    "sent": len(prompt) - 1, "dropped": dropped})
+        return prompt
+
     reply, metric = await call_model(
         "write_reply", chain=context.chat_backend, key="chat_backend",
         params=GenerationParams(temperature=context.temperature,
                                 max_tokens=context.max_answer_tokens),
-        messages=prompt, local_only=context.local_only,
+        messages=prompt_for, local_only=context.local_only,
     )
     summary = summarize([*state.get("metrics", []), metric])
     return {"messages": [reply], "metrics": [metric], "summary": summary}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +29,10 @@ from backends.errors import GraphConfigError
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams
 
-__all__ = ["call_model", "chain_backends"]
+__all__ = ["PromptFor", "call_model", "chain_backends"]
+
+# Builds the prompt for one backend of a chain; raising ContextTooLong moves on to the next.
+PromptFor = Callable[[BackendConfig], Awaitable[Sequence[BaseMessage]]]
 
 
 async def chain_backends(chain: str, *, key: str,
@@ -71,10 +74,11 @@ class FirstToken(BaseCallbackHandler):
 
 
 async def _ask(
-    cfg: BackendConfig, params: GenerationParams, messages: list[BaseMessage],
+    cfg: BackendConfig, params: GenerationParams, messages: Sequence[BaseMessage] | PromptFor,
     constraint: Constraint | None, tools: Sequence[BaseTool] = (),
     first_token: FirstToken | None = None,
 ) -> AIMessage:
+    prompt = list(await messages(cfg) if callable(messages) else messages)
     model = await get_chat_model(cfg, params)
     runnable: Runnable[LanguageModelInput, BaseMessage] = model
     if tools:
@@ -85,7 +89,7 @@ async def _ask(
     # callbacks alone would replace the inherited ones and silence streaming.
     config = merge_configs(ensure_config(), {"callbacks": [first_token]} if first_token else {})
     try:
-        reply = await runnable.ainvoke(messages, config)
+        reply = await runnable.ainvoke(prompt, config)
     except Exception as exc:
         mapped = translate_error(exc, cfg)
         if mapped is None:
@@ -93,7 +97,7 @@ async def _ask(
         raise mapped from exc
     if not isinstance(reply, AIMessage):
         raise TypeError(f"expected an AIMessage from {cfg.name}, got {type(reply).__name__}")
-    engine_for(cfg).verify_reply(reply, messages, cfg)
+    engine_for(cfg).verify_reply(reply, prompt, cfg)
     return reply
 
 
@@ -103,7 +107,7 @@ async def call_model(
     chain: str,
     key: str,
     params: GenerationParams,
-    messages: Sequence[BaseMessage],
+    messages: Sequence[BaseMessage] | PromptFor,
     constraint: Constraint | None = None,
     local_only: bool = False,
     tools: Sequence[BaseTool] = (),
@@ -115,7 +119,8 @@ async def call_model(
         chain: a chain or backend name from the backends configuration.
         key: the context field that chose ``chain``, named in configuration errors.
         params: sampling parameters for this call.
-        messages: the prompt.
+        messages: the prompt, or a coroutine function that builds it for each backend
+            tried (to fit that backend's own context window, say).
         constraint: what the server must enforce while decoding, if anything.
         local_only: use only the chain's backends flagged ``local`` (sensitive data).
         tools: tools bound for native tool calling (each backend's own model binds them);
@@ -128,7 +133,7 @@ async def call_model(
     first_token = FirstToken()
     reply, answered_by, attempts = await call_chain(
         chain, backends,
-        lambda cfg: _ask(cfg, params, list(messages), constraint, tools, first_token),
+        lambda cfg: _ask(cfg, params, messages, constraint, tools, first_token),
     )
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     prompt, completion, cached = usage_counts(reply.usage_metadata)

@@ -173,6 +173,11 @@ async def _try_backend(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
+def _too_long(attempt: Attempt) -> bool:
+    return attempt.error == "ContextTooLong" or (
+        attempt.outcome == "skipped" and (attempt.reason or "").startswith("context "))
+
+
 async def call_chain(
     chain_name: str,
     chain: Sequence[BackendConfig],
@@ -192,6 +197,7 @@ async def call_chain(
     """
     attempts: list[Attempt] = []
     too_long_at: int | None = None
+    too_long: ContextTooLong | None = None
     lengths = context_lengths or {}
     for cfg in chain:
         window = lengths.get(cfg.name) or cfg.context_length
@@ -206,6 +212,7 @@ async def call_chain(
         except ContextTooLong as exc:
             attempts.append(Attempt(cfg.name, "failed", "ContextTooLong", str(exc.args[0])))
             too_long_at = lengths.get(cfg.name) or cfg.context_length or 0
+            too_long = exc
             continue
         except InvalidRequest:
             raise
@@ -217,4 +224,8 @@ async def call_chain(
             logger.info("chain %s answered by %s after %d attempts", chain_name, cfg.name,
                         len(attempts))
         return result, cfg, attempts
+    if too_long is not None and all(_too_long(a) for a in attempts):
+        # Every backend was up and the prompt was too long for each: that is what the
+        # caller must fix (shorten it), not an outage.
+        raise too_long
     raise NoBackendLeft(chain_name, attempts)

@@ -11,8 +11,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.chat import context_window, first_backend
+from agents.chat import context_window
 from agents.context import Context
+from agents.llm import chain_backends
 from backends.errors import ContextTooLong
 from graphs.chat import build_chat, graph
 from graphs.persistence import open_async_sqlite
@@ -89,7 +90,8 @@ async def test_async_sqlite_keeps_the_thread_between_connections(tmp_path, model
 
 
 async def test_the_window_is_the_servers_real_one(model_path):
-    cfg = await first_backend(Context().chat_backend, local_only=False)
+    [cfg, *_] = await chain_backends(Context().chat_backend, key="chat_backend",
+                                     local_only=False)
     assert await context_window(cfg) == cfg.engine.n_ctx // cfg.engine.n_parallel
 
 
@@ -98,7 +100,8 @@ async def test_a_long_conversation_is_trimmed_instead_of_overflowing(model_path)
     history = []
     for i in range(40):
         history += [HumanMessage(f"Story part {i}: {filler}"), AIMessage(f"Noted {i}: {filler}")]
-    window = await context_window(await first_backend("answer", local_only=False))
+    [cfg, *_] = await chain_backends("answer", key="chat_backend", local_only=False)
+    window = await context_window(cfg)
     assert count_tokens_approximately(history) > 3 * window
     events, state = [], None
     async for mode, chunk in graph.astream(

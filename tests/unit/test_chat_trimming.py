@@ -122,3 +122,41 @@ async def test_an_unknown_length_falls_back_to_the_config_then_the_default(
     assert await context_window(configured()["remote"]) == DEFAULT_CONTEXT_LENGTH
     assert await context_window(configured()["remote"]) == DEFAULT_CONTEXT_LENGTH
     assert calls.count("remote") == 2, "a fallback is not cached: the server may come back"
+
+
+async def test_each_backend_of_the_chain_gets_the_history_that_fits_its_window(
+        tmp_path, monkeypatch):
+    from agents.context import Context
+    from backends.router import reset_breakers
+    from graphs.chat import graph
+    from tests.wire.config import vllm_at, write_backends
+    from tests.wire.faulty import OPENAI_503, FaultyServer, chat_completion, ok, status
+
+    no_model_card = {"/v1/models": status(404, {"detail": "Not Found"})}
+    big = FaultyServer(default=status(503, OPENAI_503), fixed=no_model_card)
+    small = FaultyServer(default=ok(chat_completion("hello")), fixed=no_model_card)
+    with big, small:
+        config = write_backends(tmp_path, {
+            "big": vllm_at(big.base_url, context_length=32768, max_retries=0),
+            "small": vllm_at(small.base_url, context_length=1024)}, {"pair": ["big", "small"]})
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+        reset_breakers()
+        history = conversation(30)
+        events, state = [], None
+        async for mode, chunk in graph.astream(
+                {"messages": history}, context=Context(chat_backend="pair", max_answer_tokens=16),
+                stream_mode=["custom", "values"]):
+            if mode == "custom":
+                events.append(chunk)
+            else:
+                state = chunk
+        [to_big] = [r.json() for r in big.requests if r.path.endswith("/chat/completions")]
+        [to_small] = [r.json() for r in small.requests if r.path.endswith("/chat/completions")]
+    reset_breakers()
+    assert state["messages"][-1].content == "hello"
+    assert len(to_big["messages"]) == len(history) + 1, "the big window takes it all"
+    assert len(to_small["messages"]) < len(to_big["messages"]) // 3, "the fallback's is cut"
+    assert to_small["messages"][-1]["content"] == "the newest question"
+    [trimmed] = [e for e in events if e["event"] == "history_trimmed"]
+    assert trimmed["backend"] == "small"
+    assert [f["backend"] for f in state["metrics"][0]["fallbacks"]] == ["big"]

@@ -168,9 +168,9 @@ async def test_sglang_openai_context_error_is_recognised(servers):
     server = servers(status(400, SGLANG_CONTEXT_ERROR))
     cfg = SGLangBackend(name="s", kind="sglang", base_url=server.base_url, model="m",
                         max_retries=0)
-    with pytest.raises(NoBackendLeft) as caught:
+    with pytest.raises(ContextTooLong) as caught:
         await call_chain("test", [cfg], lambda c: _ask(c, PARAMS, MESSAGES, None))
-    assert "ContextTooLong" in str(caught.value)
+    assert "longer than the model's context length" in str(caught.value)
 
 
 async def test_sglang_native_errors_map_by_status(servers):

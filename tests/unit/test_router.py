@@ -161,3 +161,20 @@ async def test_a_cancelled_probe_does_not_wedge_the_breaker():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert breaker.allow(), "the cancelled probe released its slot"
+
+
+async def test_a_prompt_too_long_for_every_window_raises_the_length_error():
+    script = Script(small=[ContextTooLong], big=[ContextTooLong])
+    chain = [backend("small", context_length=2048), backend("same", context_length=2048),
+             backend("big", context_length=32768)]
+    with pytest.raises(ContextTooLong):
+        await call_chain("x", chain, script)
+    assert script.calls == ["small", "big"]
+
+
+async def test_an_outage_next_to_a_length_error_is_still_an_outage():
+    script = Script(small=[ContextTooLong], big=[BackendUnavailable])
+    chain = [backend("small", context_length=2048), backend("big", context_length=32768)]
+    with pytest.raises(NoBackendLeft) as caught:
+        await call_chain("x", chain, script)
+    assert "small: failed (ContextTooLong" in str(caught.value)
