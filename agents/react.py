@@ -1,7 +1,8 @@
 """Nodes of the tool-calling (ReAct) agent: think, run the tool calls, think again.
 
-One message format, two mechanisms. A backend with native tool calling gets the
-enabled tools through ``bind_tools``. Any other (small local models) must reply
+One message format, two mechanisms. A chain whose every backend (after the
+``local_only`` filter) has native tool calling gets the enabled tools through
+``bind_tools``. Any other chain (small local models in it) must reply
 with a JSON "action" whose schema the server enforces while decoding: a union of
 ``{"action": "call", "tool": <name>, "args": <that tool's arguments>}`` per
 enabled tool and ``{"action": "final", "answer": ...}``, so an unknown tool or
@@ -9,11 +10,8 @@ malformed arguments cannot be written. The action becomes an ordinary
 ``AIMessage`` with ``tool_calls``, so the graph, checkpoints and Studio see the
 same messages either way.
 
-Limitation: the mechanism follows the chain's *first* backend (after the
-``local_only`` filter). A fallback gets the same kind of request: a JSON
-constraint, which every engine enforces, or bound tools, which a backend without
-native tool calling may refuse (``InvalidRequest``) or ignore, answering in text
-(which ends the run with that text as the answer).
+The choice is per chain, not per backend, so a fallback always gets a request it
+can serve: a JSON constraint, which every engine enforces.
 """
 
 from __future__ import annotations
@@ -254,7 +252,9 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
     backends = await chain_backends(context.agent_backend, key="agent_backend",
                                     local_only=context.local_only)
     params = GenerationParams(temperature=context.temperature, max_tokens=ACTION_MAX_TOKENS)
-    if tool_names and capabilities(backends[0]).native_tools:
+    # Native tool calls only when every backend of the chain has them, so a
+    # fallback never receives tools it cannot call; JSON actions work on all.
+    if tool_names and all(capabilities(cfg).native_tools for cfg in backends):
         messages: list[BaseMessage] = [SystemMessage(REACT_NATIVE_SYSTEM), *state["messages"]]
         message, metric = await call_model(
             "think", chain=context.agent_backend, key="agent_backend", params=params,

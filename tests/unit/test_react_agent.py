@@ -343,3 +343,23 @@ def test_studio_input_is_just_the_messages():
     assert set(graph.get_input_jsonschema()["properties"]) == {"messages"}
     assert set(graph.get_output_jsonschema()["properties"]) == {
         "messages", "answer", "steps", "metrics", "summary"}
+
+
+async def test_a_chain_with_one_backend_without_native_tools_uses_json_actions(
+        json_model, monkeypatch, tmp_path):
+    from tests.wire.config import vllm_at, write_backends
+
+    config = write_backends(tmp_path, {"gpu": vllm_at("http://127.0.0.1:9"),
+                                       "small": vllm_at("http://127.0.0.1:9")},
+                            {"mixed": ["gpu", "small"], "both-gpu": ["gpu"]})
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+    native_on_gpu = {"gpu": capable(native=True)(None), "small": capable(native=False)(None)}
+    monkeypatch.setattr("agents.react.capabilities", lambda cfg: native_on_gpu[cfg.name])
+    json_model.replies = [final("4")]
+    state = await graph.ainvoke(QUESTION, context={"agent_backend": "mixed"})
+    assert state["answer"] == "4"
+    assert "json" in json_model.bindings[0]["extra_body"]["structured_outputs"], (
+        "the fallback could not call bound tools, so the whole chain gets JSON actions")
+    json_model.replies = [AIMessage("4")]
+    state = await graph.ainvoke(QUESTION, context={"agent_backend": "both-gpu"})
+    assert state["answer"] == "4" and json_model.bound_tools == list(ALL)
