@@ -35,6 +35,9 @@ def _engines(results: dict[str, Any]) -> list[str]:
     metrics: list[tuple[str, Any]] = [
         ("model", lambda r: Path(r["model"]).name),
         ("context window (tokens)", lambda r: r["context_length"]),
+        ("engine settings", lambda r: ", ".join(
+            f"{k} {v}" for k, v in r.get("engine", {}).items()
+            if v is not None and k != "verbose")),
         ("TTFT p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["ttft_ms"])),
         ("TPOT p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["tpot_ms"])),
         ("end-to-end p50 / p90 / p99 ms", lambda r: _trio(r["latency"]["e2e_ms"])),

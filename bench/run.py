@@ -15,6 +15,7 @@ from tqdm import tqdm
 from backends.chat import health, model_info
 from backends.config import load_config
 from backends.errors import AppError
+from backends.settings import EmbeddedBackend
 from bench import engines, overhead
 from bench.measure import target_for
 from bench.report import write_report
@@ -74,7 +75,8 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
     }
     result: dict[str, Any] = {"kind": cfg.kind, "model": info.model,
                               "context_length": info.context_length}
-    if cfg.kind == "embedded":
+    if isinstance(cfg, EmbeddedBackend):
+        result["engine"] = cfg.engine.model_dump()  # slots, threads, context: to reproduce
         # Before any request: the model and the KV cache; the rest grows with cached prompts.
         result["process_rss_mb_engine_started"] = engines.process_rss_mb()
     for step, run in steps.items():

@@ -22,6 +22,7 @@ async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
     assert embedded["prefix_cache"]["shared_prefix"]["cached_tokens"] > 0
     assert embedded["memory"]["process_rss_mb"] > 0
     assert embedded["process_rss_mb_engine_started"] > 0
+    assert embedded["engine"]["n_parallel"] >= 1, "the engine settings, to reproduce the run"
     assert [row["prompt_tokens_requested"] for row in embedded["prompt_length"]] == SMOKE[
         "lengths"]
     ours = results["ours"]
