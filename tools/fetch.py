@@ -25,7 +25,6 @@ import weakref
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import cast
 
@@ -35,9 +34,10 @@ from pydantic import Field
 
 from backends.errors import ToolError
 from tools.base import ToolArgs, make_tool
+from tools.html_text import html_to_text
 from tools.netguard import CheckedURL, NetPolicy, Resolver, URLRefused, check_url, system_resolve
 
-__all__ = ["FetchArgs", "fetch_url", "html_to_text", "make_fetch_url"]
+__all__ = ["FetchArgs", "fetch_url", "make_fetch_url"]
 
 _TOOL = "fetch_url"
 _HEADERS = {
@@ -246,58 +246,6 @@ def make_fetch_url(
 
 
 fetch_url = make_fetch_url(NetPolicy())
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """Return the title and readable text of an HTML page, without scripts or styles."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return parser.title(), parser.text()
-
-
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "noscript", "template", "svg"})
-    _BLOCKS = frozenset(
-        "address article aside blockquote br dd div dl dt figcaption figure footer form "
-        "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self._skipping: dict[str, int] = {}
-        self._in_title = False
-        self._title: list[str] = []
-        self._parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping[tag] = self._skipping.get(tag, 0) + 1
-        elif tag == "title":
-            self._in_title = not self._title
-        elif tag in self._BLOCKS:
-            self._parts.append("\n- " if tag == "li" else "\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skipping.get(tag):
-            self._skipping[tag] -= 1
-        elif tag == "title":
-            self._in_title = False
-        elif tag in self._BLOCKS:
-            self._parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if any(self._skipping.values()):
-            return
-        # Source line breaks are just spaces in HTML; block tags make the lines.
-        (self._title if self._in_title else self._parts).append(re.sub(r"\s+", " ", data))
-
-    def title(self) -> str:
-        return " ".join("".join(self._title).split())
-
-    def text(self) -> str:
-        lines = (" ".join(line.split()) for line in "".join(self._parts).split("\n"))
-        return "\n".join(line for line in lines if line and line != "-")
 
 
 def _readable(page: _Page) -> tuple[str, str]:

@@ -20,7 +20,8 @@ from langchain_core.tools import BaseTool
 
 from backends.errors import ToolError
 from tools import tool_info
-from tools.fetch import fetch_url, html_to_text, make_fetch_url
+from tools.fetch import fetch_url, make_fetch_url
+from tools.html_text import html_to_text
 from tools.netguard import NetPolicy, URLRefused
 from tools.runner import run_tool
 
