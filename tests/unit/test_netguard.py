@@ -10,15 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.errors import ToolArgumentError, ToolError
-from tools.netguard import (
-    CheckedURL,
-    NetPolicy,
-    URLRefused,
-    address_problem,
-    check_url,
-    parse_ip_literal,
-    system_resolve,
-)
+from tools.addresses import address_problem, parse_ip_literal
+from tools.netguard import CheckedURL, NetPolicy, URLRefused, check_url, system_resolve
 
 PUBLIC_V4 = "93.184.216.34"
 PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
