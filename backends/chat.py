@@ -23,6 +23,7 @@ from backends import embedded, ollama, sglang, vllm
 from backends.base import Capabilities, Constraint, Engine, Health, HttpClients, ModelInfo
 from backends.errors import BackendError
 from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams
+from backends.transports import ResendDropped, ResendDroppedSync
 
 __all__ = [
     "capabilities",
@@ -65,12 +66,12 @@ def _timeout(cfg: BackendConfig) -> httpx.Timeout:
 
 def _transport(cfg: BackendConfig) -> httpx.BaseTransport:
     pooled = httpx.HTTPTransport(limits=_limits(cfg))
-    return embedded.ResendDroppedSync(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
+    return ResendDroppedSync(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
 
 
 def _async_transport(cfg: BackendConfig) -> httpx.AsyncBaseTransport:
     pooled = httpx.AsyncHTTPTransport(limits=_limits(cfg))
-    return embedded.ResendDropped(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
+    return ResendDropped(pooled) if isinstance(cfg, EmbeddedBackend) else pooled
 
 
 def _clients(cfg: BackendConfig, loop: asyncio.AbstractEventLoop) -> HttpClients:

@@ -6,7 +6,7 @@ Against the real engine: tests/engine/test_engine_keepalive.py.
 import httpx
 import pytest
 
-from backends.embedded import ResendDropped, ResendDroppedSync
+from backends.transports import ResendDropped, ResendDroppedSync
 
 
 class _DropsFirst(httpx.AsyncBaseTransport):
