@@ -1,8 +1,8 @@
 """The book's engine comparison: latency, throughput, prompt length, memory, scaling, cache.
 
 Each function takes a target and sizes and returns plain dicts for the report.
-Seeds are fixed and temperature is 0, so runs are comparable; one warm-up
-request precedes every measured series.
+Seeds are fixed and temperature is 0, so runs are comparable; a warm-up of as
+many requests at once as the series sends precedes every measured series.
 """
 
 from __future__ import annotations
