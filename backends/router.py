@@ -173,11 +173,6 @@ async def _try_backend(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-def _too_long(attempt: Attempt) -> bool:
-    return attempt.error == "ContextTooLong" or (
-        attempt.outcome == "skipped" and (attempt.reason or "").startswith("context "))
-
-
 async def call_chain(
     chain_name: str,
     chain: Sequence[BackendConfig],
@@ -198,6 +193,7 @@ async def call_chain(
     attempts: list[Attempt] = []
     too_long_at: int | None = None
     too_long: ContextTooLong | None = None
+    breaker_skipped = False
     lengths = context_lengths or {}
     for cfg in chain:
         window = lengths.get(cfg.name) or cfg.context_length
@@ -206,6 +202,7 @@ async def call_chain(
             continue
         if not breaker_for(cfg).allow():
             attempts.append(Attempt(cfg.name, "skipped", reason="circuit breaker open"))
+            breaker_skipped = True
             continue
         try:
             result = await _try_backend(cfg, call, attempts)
@@ -224,8 +221,9 @@ async def call_chain(
             logger.info("chain %s answered by %s after %d attempts", chain_name, cfg.name,
                         len(attempts))
         return result, cfg, attempts
-    if too_long is not None and all(_too_long(a) for a in attempts):
-        # Every backend was up and the prompt was too long for each: that is what the
-        # caller must fix (shorten it), not an outage.
+    # No failure but length refusals (window skips record no error): the prompt is
+    # what the caller must fix (shorten it); this is not an outage.
+    if too_long is not None and not breaker_skipped and all(
+            a.error in (None, "ContextTooLong") for a in attempts):
         raise too_long
     raise NoBackendLeft(chain_name, attempts)
