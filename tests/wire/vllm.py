@@ -77,7 +77,6 @@ not emulated                   no         ``n`` > 1, beam search, ``structural_t
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -85,6 +84,7 @@ from typing import Any
 
 import httpx
 
+from bench.engines import process_rss_mb
 from tests.wire._http import LoopbackServer, Recorded, Reply, WireServer
 from tests.wire._llamacpp import LlamaCpp
 from tests.wire.error_bodies import vllm_context_error
@@ -272,11 +272,9 @@ class VLLMWire(WireServer):
         return self._http
 
     def _metrics(self) -> str:
-        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
-            rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
         return ("# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                 "# TYPE process_resident_memory_bytes gauge\n"
-                f"process_resident_memory_bytes {rss_kb * 1024:.1f}\n")
+                f"process_resident_memory_bytes {process_rss_mb() * 2**20:.1f}\n")
 
     def _models(self) -> dict[str, Any]:
         name, created = self.served_model_name, self._created
