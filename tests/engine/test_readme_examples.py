@@ -1,4 +1,9 @@
-"""The README's Python examples run as written (top-level await wrapped in asyncio.run)."""
+"""The documentation's Python examples run as written (top-level await wrapped in asyncio.run).
+
+Every ```python block in README.md and under docs/ is an example, wherever it lives, so
+moving a page keeps its examples tested. Illustrations that cannot run here (they need
+a server) use a plain ``` fence.
+"""
 
 import os
 import re
@@ -10,7 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-EXAMPLES = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+FOUND = [(page.relative_to(ROOT), code) for page in PAGES if page.exists()
+         for code in re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)]
+EXAMPLES = [code for _, code in FOUND]
+IDS = [f"{page}-{i}" for i, (page, _) in enumerate(FOUND)]
 
 
 def runnable(code: str) -> str:
@@ -21,10 +30,10 @@ def runnable(code: str) -> str:
 
 
 def test_the_readme_has_examples():
-    assert len(EXAMPLES) >= 3
+    assert len(EXAMPLES) >= 3, f"no ```python examples left in {[str(p) for p in PAGES]}"
 
 
-@pytest.mark.parametrize("code", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
+@pytest.mark.parametrize("code", EXAMPLES, ids=IDS)
 def test_readme_example_runs(code, tmp_path, model_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "AGENT_ROUTER_CONFIG": str(ROOT / "backends.toml")}
