@@ -190,6 +190,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    if args.model:  # backends/config.py reads it when the configuration is first loaded
+        os.environ["AGENT_ROUTER_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
+    from bench.eval_cli import run_command
+
+    return run_command(args)
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -222,6 +230,13 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     print(f"API:    {api}\nDocs:   {api}/docs\nStudio: {STUDIO.format(api=api)}", flush=True)
     os.execve(dev_command(port, args.host)[0], dev_command(port, args.host),
               {**os.environ, **OFFLINE_ENV})
+
+
+def _cmd_serve_vllm(args: argparse.Namespace) -> int:
+    from agent_router.vllm_server import serve
+
+    return serve(args.model, port=args.port, max_model_len=args.max_model_len,
+                 kv_cache_gb=args.kv_cache_gb, prepare_only=args.prepare)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -257,10 +272,36 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="bench/results", help="folder for the timestamped run")
     bench.set_defaults(run=_cmd_bench)
 
+    evaluate = commands.add_parser("eval", help="score a graph on the project's question set")
+    evaluate.add_argument("--graph", default="plan_execute",
+                          choices=("plan_execute", "react_agent", "router", "chat"))
+    evaluate.add_argument("--backend", help="backend or chain for every model call of the graph")
+    evaluate.add_argument("--model", help="GGUF file for the embedded engine")
+    evaluate.add_argument("--split", default="test", choices=("dev", "test", "all"))
+    evaluate.add_argument("--samples", help="plans drawn per question, one run per k, e.g. 1,5 "
+                                            "(default: 1 and the graph's default)")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--questions", help="JSONL question file (default: the project's set)")
+    evaluate.add_argument("--concurrency", type=int, default=1,
+                          help="questions run at once (default 1: latencies without queueing)")
+    evaluate.add_argument("--out", default="bench/results", help="folder for the timestamped run")
+    evaluate.set_defaults(run=_cmd_eval)
+
     dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")
     dev.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.set_defaults(run=_cmd_dev)
+
+    serve = commands.add_parser("serve", help="run a real model server on 127.0.0.1")
+    servers = serve.add_subparsers(dest="server", required=True)
+    vllm = servers.add_parser("vllm", help="real vLLM on this CPU, in its own virtualenv")
+    vllm.add_argument("--model", help="GGUF file or HF folder (default: the pulled model)")
+    vllm.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    vllm.add_argument("--max-model-len", type=int, default=4096, help="context window")
+    vllm.add_argument("--kv-cache-gb", type=float, default=2.0, help="KV cache to reserve")
+    vllm.add_argument("--prepare", action="store_true",
+                      help="only install vLLM and convert the model; do not start it")
+    vllm.set_defaults(run=_cmd_serve_vllm)
     return parser
 
 
