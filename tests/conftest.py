@@ -1,9 +1,15 @@
-"""Fixtures shared by every test: a clean environment, the model, the engine's config."""
+"""Fixtures shared by every test: a clean environment, the model, the engine's config.
+
+Child processes: every test starts its processes through ``tests/procs.py``. SIGTERM and
+SIGHUP to pytest unwind like Ctrl-C, so finalizers stop the children. When the session
+ends, any process still alive that descends from pytest or belongs to a group started
+through ``tests/procs.py`` is killed, named, and fails the run.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +17,34 @@ import pytest
 from backends.config import BackendConfig, load_config
 from backends.errors import ModelFileError
 from backends.model_file import resolve_model_path
+from tests import procs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    procs.install_signal_handlers()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None]:
+    # Outermost wrapper: runs after session fixtures are torn down and the summary printed.
+    result = yield
+    left = procs.leftovers()
+    procs.stop_all(grace=0)
+    procs.kill_leftovers(left)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"{len(left)} process(es) left running by the tests (now killed):",
+                 *(f"  {leftover}" for leftover in left),
+                 "Start every test process through tests/procs.py (started/spawn/run)."]
+        if reporter is not None:
+            reporter.write_sep("=", "processes left behind", red=True, bold=True)
+            for line in lines:
+                reporter.write_line(line, red=True)
+        else:
+            print("\n".join(lines))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return result
 
 
 @pytest.fixture(autouse=True)
