@@ -1,22 +1,46 @@
 # Two commands matter: `make run` (answer a question on the embedded engine) and
-# `make test` (the whole suite, offline). Both create .venv and install what they need.
+# `make test` (the whole suite, offline). Both create .venv and install what they need
+# from the locks (exact versions with hashes); `make lock` refreshes the locks after
+# pyproject.toml's dependencies change.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
 Q ?= What is 17 * 23?
+# pip-compile for `make lock`: hashes, pip/setuptools pinned too (--require-hashes needs
+# every package), no index or find-links lines (they are this machine's, not the lock's).
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-options
 
-.PHONY: run test dev lint bench model postgres clean
+.PHONY: run test dev lint bench model postgres clean lock lockcheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+# Fails, naming the requirement, when pyproject.toml changed without `make lock`.
+lockcheck:
+	@$(PYTHON) -m agent_router.lockcheck requirements.lock requirements-dev.lock
+
+# The project itself is installed editable without dependencies: it cannot be hash-checked.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python lockcheck
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml $(VENV)/.installed | lockcheck
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+# The dev lock is resolved first; the app lock is constrained by it, so both pin the
+# same versions. pip-compile keeps existing pins that still fit; UPGRADE=1 moves all.
+lock: | $(BIN)/python
+	test -x $(BIN)/pip-compile || $(PIP) install --quiet 'pip-tools>=7.6,<8'
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --extra dev --extra bench \
+		-o requirements-dev.lock pyproject.toml
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -c requirements-dev.lock -o requirements.lock pyproject.toml
+	$(BIN)/python -m agent_router.lockcheck --record requirements-dev.lock --extras dev,bench
+	$(BIN)/python -m agent_router.lockcheck --record requirements.lock
+	$(PYTHON) -m agent_router.lockcheck requirements.lock requirements-dev.lock
 
 model: $(VENV)/.installed
 	$(BIN)/agent-router models pull
