@@ -1,9 +1,9 @@
 """Real `langgraph dev` servers for the end-to-end tests of the HTTP API.
 
 ``start_dev_server`` runs the command line from ``agent_router.cli.dev_command`` (with
-``OFFLINE_ENV``) on a free 127.0.0.1 port, waits for ``/ok`` and, on exit, ends the
-server's whole process group. ``dev_server`` is one such server per test module,
-working in the repository root, as ``make dev`` runs it.
+``OFFLINE_ENV``) on a free 127.0.0.1 port through ``tests/procs.py``, waits for ``/ok``
+and, however the block ends, ends the server's whole process group. ``dev_server`` is
+one such server per test module, working in the repository root, as ``make dev`` runs it.
 
 ``isolated_project`` makes a directory that serves the repository's graphs but keeps
 the dev server's state (``.langgraph_api/``) away from the repository: its
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -32,10 +31,13 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from agent_router.cli import OFFLINE_ENV, dev_command
+from tests import procs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
+# About 1 s on a quiet machine; far more when two busy loops share its 2 cores.
+READY_TIMEOUT_S = 240.0
+PROBE_TIMEOUT_S = 10.0
+PROBE_INTERVAL_S = 0.25
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -63,26 +65,12 @@ def wait_until_ready(process: subprocess.Popen[bytes], server: DevServer) -> Non
         if process.poll() is not None:
             pytest.fail(f"langgraph dev exited with {process.returncode}:\n{server.log_tail()}")
         try:
-            if httpx.get(f"{server.url}/ok", timeout=2.0).status_code == 200:
+            if httpx.get(f"{server.url}/ok", timeout=PROBE_TIMEOUT_S).status_code == 200:
                 return
         except httpx.TransportError:
             pass  # not listening yet
-        time.sleep(0.25)
+        time.sleep(PROBE_INTERVAL_S)  # between probes of /ok, the readiness signal
     pytest.fail(f"langgraph dev not ready after {READY_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    process.wait()
 
 
 @contextmanager
@@ -91,26 +79,25 @@ def start_dev_server(
     *,
     cwd: Path = REPO_ROOT,
     env: Mapping[str, str] | None = None,
+    config: str = "langgraph.json",
     extra_args: Sequence[str] = (),
 ) -> Iterator[DevServer]:
-    """Serve the graphs of ``cwd/langgraph.json`` until the block ends."""
+    """Serve the graphs of ``cwd/<config>`` until the block ends.
+
+    ``env`` is added to this process's environment (``OFFLINE_ENV`` always wins).
+    """
     port = free_loopback_port()
     server = DevServer(url=f"http://127.0.0.1:{port}", log=log)
-    with server.log.open("ab") as log_file:
-        process = subprocess.Popen(
-            [*dev_command(port), *extra_args],
-            cwd=cwd,
-            env={**os.environ, **(env or {}), **OFFLINE_ENV},
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until_ready(process, server)
-            yield server
-        finally:
-            stop_process_group(process)
+    with server.log.open("ab") as log_file, procs.started(
+        [*dev_command(port, config=config), *extra_args],
+        cwd=cwd,
+        env={**os.environ, **(env or {}), **OFFLINE_ENV},
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    ) as process:
+        wait_until_ready(process, server)
+        yield server
 
 
 def isolated_project(directory: Path, backends_toml: Path | None = None) -> dict[str, str]:

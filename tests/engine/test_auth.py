@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,19 +24,13 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from agent_router.auth import ANONYMOUS, authenticate, user_for_key
-from agent_router.cli import OFFLINE_ENV, dev_command
 from backends.config import server_api_keys
 from backends.errors import GraphConfigError
-from tests.engine.conftest import (
-    REPO_ROOT,
-    DevServer,
-    free_loopback_port,
-    stop_process_group,
-    wait_until_ready,
-)
+from tests.engine.conftest import REPO_ROOT, DevServer, start_dev_server
 
 KEYS = {"alice": "alice-key-1", "bob": "bob-key-2"}
-RUN_TIMEOUT_S = 120.0
+RUN_TIMEOUT_S = 300.0  # one short chat answer; generous for a loaded 2-core machine
+HTTP_TIMEOUT_S = 60.0
 
 
 def absolute_auth_config(directory: Path) -> Path:
@@ -55,25 +48,13 @@ def absolute_auth_config(directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def auth_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     workdir = tmp_path_factory.mktemp("auth_server")
-    port = free_loopback_port()
-    server = DevServer(url=f"http://127.0.0.1:{port}", log=workdir / "server.log")
-    env = {**os.environ, **OFFLINE_ENV,
-           "AGENT_ROUTER_API_KEYS": ",".join(f"{u}:{k}" for u, k in KEYS.items()),
-           "AGENT_ROUTER_CONFIG": os.environ.get("AGENT_ROUTER_CONFIG",
-                                                 str(REPO_ROOT / "backends.toml"))}
-    if not Path(env["AGENT_ROUTER_CONFIG"]).is_file():
-        del env["AGENT_ROUTER_CONFIG"]
-    with server.log.open("wb") as log:
-        process = subprocess.Popen(
-            dev_command(port, config=str(absolute_auth_config(workdir))),
-            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            wait_until_ready(process, server)
-            yield server
-        finally:
-            stop_process_group(process)
+    env = {"AGENT_ROUTER_API_KEYS": ",".join(f"{u}:{k}" for u, k in KEYS.items())}
+    config = os.environ.get("AGENT_ROUTER_CONFIG", str(REPO_ROOT / "backends.toml"))
+    if Path(config).is_file():
+        env["AGENT_ROUTER_CONFIG"] = config
+    with start_dev_server(workdir / "server.log", cwd=workdir, env=env,
+                          config=str(absolute_auth_config(workdir))) as server:
+        yield server
 
 
 @pytest.fixture
@@ -91,14 +72,15 @@ async def bob(auth_server: DevServer) -> AsyncIterator[LangGraphClient]:
 
 
 def status_of(server: DevServer, headers: dict[str, str]) -> int:
-    reply = httpx.post(f"{server.url}/threads/search", json={}, headers=headers, timeout=10.0)
+    reply = httpx.post(f"{server.url}/threads/search", json={}, headers=headers,
+                       timeout=HTTP_TIMEOUT_S)
     return reply.status_code
 
 
 def test_request_without_a_key_is_refused(auth_server: DevServer) -> None:
     assert status_of(auth_server, {}) == 401
     assert httpx.post(f"{auth_server.url}/assistants/search", json={},
-                      timeout=10.0).status_code == 401
+                      timeout=HTTP_TIMEOUT_S).status_code == 401
 
 
 def test_wrong_key_is_refused(auth_server: DevServer) -> None:

@@ -1,7 +1,6 @@
 """The chat graph on the embedded engine: memory per thread, across restarts, trimmed to fit."""
 
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,8 +16,10 @@ from agents.llm import chain_backends
 from backends.errors import ContextTooLong
 from graphs.chat import build_chat, graph
 from graphs.persistence import open_async_sqlite
+from tests import procs
 
 ROOT = Path(__file__).parents[2]
+TURN_TIMEOUT_S = 600  # generous: the model can crawl on a loaded machine
 SHORT = Context(max_answer_tokens=16)
 THREAD = {"configurable": {"thread_id": "t"}}
 
@@ -64,9 +65,9 @@ TURN_SCRIPT = textwrap.dedent("""
 
 
 def run_turn(script: Path, database: Path, text: str) -> int:
-    done = subprocess.run(
+    done = procs.run(
         [sys.executable, str(script), str(database), text], cwd=ROOT, capture_output=True,
-        text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True, timeout=TURN_TIMEOUT_S, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return int(done.stdout.split()[-1])

@@ -5,13 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import procs
+
 ROOT = Path(__file__).parents[2]
+ASK_TIMEOUT_S = 900  # a whole plan_execute run; the model can crawl on a loaded machine
 
 
 def ask(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return procs.run(
         [sys.executable, "-m", "agent_router", "ask", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=ASK_TIMEOUT_S,
     )
 
 

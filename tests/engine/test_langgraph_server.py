@@ -24,7 +24,7 @@ from tests.engine.conftest import REPO_ROOT, DevServer
 
 GRAPH_ID = "plan_execute"
 QUESTION = {"question": "What is 17 * 23?"}
-RUN_TIMEOUT_S = 120.0
+RUN_TIMEOUT_S = 300.0  # generous: the model can fall below 1 token/s on a loaded machine
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,11 @@
 """The chat graph checkpointed in a real PostgreSQL server, read back over a new connection.
 
-A throwaway cluster (Debian's ``initdb`` / ``pg_ctl``) runs for the module on a
-free 127.0.0.1 port, its socket and data in a temporary folder. ``initdb``
-refuses root, so as root the cluster belongs to the ``postgres`` user. Without
-the binaries, root with apt installs the ``postgresql`` package; anything else
-skips, saying why.
+A throwaway cluster (Debian's ``initdb``, then ``postgres`` in the foreground as a
+child started through ``tests/procs.py``, so it stops with its group however the
+module ends) runs for the module on a free 127.0.0.1 port, its socket and data in a
+temporary folder; readiness is a successful connection. ``initdb`` refuses root, so as
+root the cluster belongs to the ``postgres`` user. Without the binaries, root with apt
+installs the ``postgresql`` package; anything else skips, saying why.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -34,12 +38,15 @@ from graphs.persistence import (
     open_async_postgres,
     open_postgres,
 )
+from tests import procs
 
 SHORT = Context(max_answer_tokens=16)
 THREAD = {"configurable": {"thread_id": "t"}}
 DB_NAME = "agent_router"
-APT_TIMEOUT_S = 600
-PG_TIMEOUT_S = 60
+APT_TIMEOUT_S = 900
+PG_TIMEOUT_S = 180  # initdb, and the server's readiness: generous for a loaded machine
+CONNECT_TIMEOUT_S = 10
+PROBE_INTERVAL_S = 0.2
 
 
 def _find_bin_dir() -> Path | None:
@@ -56,8 +63,8 @@ def _install_postgresql() -> str | None:
     for command in (["apt-get", "update", "-q"],
                     ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]):
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=APT_TIMEOUT_S, check=False)
+            done = procs.run(command, env=env, capture_output=True, text=True,
+                             timeout=APT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return f"`{' '.join(command)}` took over {APT_TIMEOUT_S} s"
         if done.returncode != 0:
@@ -71,9 +78,29 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _as_owner(command: list[str]) -> list[str]:
+def _as_owner(root: Path) -> dict[str, Any]:
+    """Return the Popen arguments that run a command as the cluster's owner, in ``root``."""
     # initdb and postgres refuse to run as root.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    if os.geteuid() != 0:
+        return {"cwd": root}
+    return {"cwd": root, "user": "postgres", "group": "postgres", "extra_groups": [],
+            "env": {**os.environ, "HOME": str(root)}}
+
+
+def _wait_until_accepting(server: subprocess.Popen[bytes], admin: str, log: Path) -> None:
+    deadline = time.monotonic() + PG_TIMEOUT_S
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"postgres exited with {server.returncode}:\n"
+                        f"{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with psycopg.connect(admin, connect_timeout=CONNECT_TIMEOUT_S):
+                return
+        except psycopg.OperationalError as exc:  # not accepting connections yet
+            if time.monotonic() > deadline:
+                pytest.fail(f"postgres not ready after {PG_TIMEOUT_S} s ({exc}):\n"
+                            f"{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(PROBE_INTERVAL_S)  # between connection attempts, the readiness signal
 
 
 @pytest.fixture(scope="module")
@@ -84,31 +111,31 @@ def postgres_url() -> Iterator[str]:
         bin_dir = _find_bin_dir()
         if bin_dir is None:
             pytest.skip(f"PostgreSQL binaries (/usr/lib/postgresql/*/bin) missing: {reason}")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without `runuser`: initdb refuses root")
     root = Path(tempfile.mkdtemp(prefix="agent-router-pg-"))
     data, log = root / "data", root / "server.log"
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres", group="postgres")
     port = _free_port()
-    subprocess.run(_as_owner([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-                              "-A", "trust", "-E", "UTF8", "--no-sync"]),
-                   check=True, capture_output=True, timeout=PG_TIMEOUT_S)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = str(bin_dir / "pg_ctl")
-    started = subprocess.run(
-        _as_owner([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w",
-                   "-t", str(PG_TIMEOUT_S), "start"]),
-        capture_output=True, text=True, timeout=PG_TIMEOUT_S + 10, check=False)
     try:
-        assert started.returncode == 0, f"{started.stderr}\n{log.read_text(errors='replace')}"
-        admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        yield f"postgresql://postgres@127.0.0.1:{port}/{DB_NAME}"
+        initdb = procs.run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                            "-A", "trust", "-E", "UTF8", "--no-sync"],
+                           capture_output=True, text=True, timeout=PG_TIMEOUT_S,
+                           **_as_owner(root))
+        assert initdb.returncode == 0, initdb.stderr
+        server_command = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
+                          "-k", str(root), "-c", "listen_addresses=127.0.0.1",
+                          "-c", "fsync=off"]
+        # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
+        with log.open("wb") as log_file, procs.started(
+            server_command, stop_signal=signal.SIGINT, stdin=subprocess.DEVNULL,
+            stdout=log_file, stderr=subprocess.STDOUT, **_as_owner(root),
+        ) as server:
+            admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            _wait_until_accepting(server, admin, log)
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {DB_NAME}")
+            yield f"postgresql://postgres@127.0.0.1:{port}/{DB_NAME}"
     finally:
-        subprocess.run(_as_owner([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, timeout=PG_TIMEOUT_S, check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -7,14 +7,16 @@ a server) use a plain ``` fence.
 
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests import procs
+
 ROOT = Path(__file__).parents[2]
+EXAMPLE_TIMEOUT_S = 600  # generous: the model can crawl on a loaded machine
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 FOUND = [(page.relative_to(ROOT), code) for page in PAGES if page.exists()
          for code in re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)]
@@ -37,7 +39,7 @@ def test_the_readme_has_examples():
 def test_readme_example_runs(code, tmp_path, model_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "AGENT_ROUTER_CONFIG": str(ROOT / "backends.toml")}
-    done = subprocess.run([sys.executable, "-c", runnable(code)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = procs.run([sys.executable, "-c", runnable(code)], cwd=tmp_path, env=env,
+                     capture_output=True, text=True, timeout=EXAMPLE_TIMEOUT_S)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip(), "every example prints what it got"

@@ -9,15 +9,18 @@ is not asked again, the tool is not re-run, and the answer arrives.
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests import procs
 from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, hang, ok
 
 ROOT = Path(__file__).parents[2]
+# Generous: starting Python with LangGraph's imports alone can take a minute when loaded.
+REACH_TIMEOUT_S = 300
+RESUME_TIMEOUT_S = 600
 RUN = """
 import json, sys
 from graphs.persistence import compile_with_sqlite
@@ -44,21 +47,19 @@ def test_killed_run_resumes_without_rerunning_its_tools(tmp_path, monkeypatch):
         env = {**os.environ, "AGENT_ROUTER_CONFIG": str(config)}
         database = str(tmp_path / "runs.sqlite")
         log = tmp_path / "first.log"
-        with log.open("wb") as output:
-            first = subprocess.Popen([sys.executable, "-c", RUN, database, "start"], cwd=ROOT,
-                                     env=env, stdout=output, stderr=output,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 120
-        while not answerer.requests and time.monotonic() < deadline:
-            assert first.poll() is None, log.read_text()
-            time.sleep(0.1)
-        assert answerer.requests, "the run never reached write_answer"
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
+        with log.open("wb") as output, procs.started(
+                [sys.executable, "-c", RUN, database, "start"], cwd=ROOT, env=env,
+                stdout=output, stderr=output) as first:
+            deadline = time.monotonic() + REACH_TIMEOUT_S
+            while not answerer.requests and time.monotonic() < deadline:
+                assert first.poll() is None, log.read_text()
+                time.sleep(0.1)  # polls for the request: the signal the run got there
+            assert answerer.requests, "the run never reached write_answer"
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=REACH_TIMEOUT_S)
 
-        resumed = subprocess.run([sys.executable, "-c", RUN, database, "resume"], cwd=ROOT,
-                                 env=env, capture_output=True, text=True, timeout=300,
-                                 check=False)
+        resumed = procs.run([sys.executable, "-c", RUN, database, "resume"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=RESUME_TIMEOUT_S)
         assert resumed.returncode == 0, resumed.stderr
         state = json.loads(resumed.stdout.strip().splitlines()[-1])
         assert state["answer"] == "17 * 23 is 391."

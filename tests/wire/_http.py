@@ -5,6 +5,10 @@ off without its terminating chunk, a request read and never answered, headers by
 The project declares no server framework either, so this is asyncio streams and the standard
 library only. It speaks enough HTTP/1.1 for httpx-based clients: keep-alive, ``Content-Length``
 and chunked request bodies, ``Content-Length`` and chunked responses.
+
+Lifecycle: a server is a daemon thread of the test process, not a child process, so it cannot
+outlive pytest, however pytest ends. Within a run, ``stop`` (or leaving the ``with`` block) ends
+it; ``start`` waits on the server's own ready signal, never a fixed delay.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any, Self
 __all__ = ["LoopbackServer", "Recorded", "Reply", "WireServer"]
 
 _HOST = "127.0.0.1"
+# Generous: on a loaded 2-core machine a new thread and event loop can take seconds to run.
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ class LoopbackServer:
         self._thread = threading.Thread(target=self._run, args=(ready,), name=self._name,
                                         daemon=True)
         self._thread.start()
-        if not ready.wait(30) or self._error is not None:
+        if not ready.wait(START_TIMEOUT_S) or self._error is not None:
             self.stop()
             raise RuntimeError(f"{self._name} did not start") from self._error
         return self.base_url
@@ -185,7 +192,7 @@ class LoopbackServer:
             return
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
+        thread.join(STOP_TIMEOUT_S)
         self._thread = None
 
     def _run(self, ready: threading.Event) -> None:

@@ -88,6 +88,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from backends.embedded import engine_at
+from tests.wire._http import START_TIMEOUT_S, STOP_TIMEOUT_S
 
 __all__ = ["CHATML_MODEL_PATH", "RecordedRequest", "SGLangWire", "WireError"]
 
@@ -292,7 +293,8 @@ class SGLangWire:
         )
         self._thread.start()
         try:
-            asyncio.run_coroutine_threadsafe(self._wait(started), loop).result(timeout=60)
+            asyncio.run_coroutine_threadsafe(self._wait(started), loop).result(
+                timeout=START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
@@ -303,9 +305,9 @@ class SGLangWire:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=STOP_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
+        thread.join(timeout=STOP_TIMEOUT_S)
         loop.close()
         self._loop = self._thread = None
         self._port = 0
