@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
@@ -35,9 +36,9 @@ __all__ = [
     "check_answer",
     "classify_request",
     "escalate",
+    "make_run_tools",
     "route_after_check",
     "route_request",
-    "run_tools",
 ]
 
 CHAT_MAX_TOKENS = 256
@@ -148,16 +149,27 @@ async def answer_directly(state: RouterState, runtime: Runtime[Context]) -> dict
     return {"answer": answer, "metrics": [metric]}
 
 
-async def run_tools(
-    state: RouterState, runtime: Runtime[Context], config: RunnableConfig
-) -> dict[str, Any]:
-    """Run the plan-and-execute graph on the request, with the same run settings."""
-    from graphs.plan_execute import graph as plan_execute
+def make_run_tools(
+    plan_execute: Runnable[Any, Any],
+) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+    """Return the ``run_tools`` node, which hands tool requests to ``plan_execute``.
 
-    context = _run_context(state, runtime)
-    result = await plan_execute.ainvoke({"question": state["request"]}, config,
-                                        context=context)
-    return {"answer": result["answer"], "metrics": result["metrics"]}
+    ``graphs.router`` passes the compiled plan-and-execute graph in, so the
+    dependency stays graphs -> agents. It is called from inside the node, not added
+    as a subgraph node, because the run context changes per request
+    (``sensitive`` means local backends only) and the state keys differ.
+    """
+
+    async def run_tools(
+        state: RouterState, runtime: Runtime[Context], config: RunnableConfig
+    ) -> dict[str, Any]:
+        """Run the plan-and-execute graph on the request, with the same run settings."""
+        context = _run_context(state, runtime)
+        result = await plan_execute.ainvoke({"question": state["request"]}, config,
+                                            context=context)
+        return {"answer": result["answer"], "metrics": result["metrics"]}
+
+    return run_tools
 
 
 async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:

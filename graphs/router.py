@@ -2,6 +2,9 @@
 
 START -> classify_request -> answer_directly | run_tools -> check_answer
       -> (escalate ->) END
+
+run_tools is built here around the compiled plan-and-execute graph, so agents/
+never imports graphs/.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from agents.routing import (
     check_answer,
     classify_request,
     escalate,
+    make_run_tools,
     route_after_check,
     route_request,
-    run_tools,
 )
 from agents.sync import sync_and_async
+from graphs.plan_execute import graph as plan_execute
 
 __all__ = ["build_router", "graph"]
 
@@ -32,6 +36,7 @@ def build_router() -> RouterBuilder:
     """Return the uncompiled router graph."""
     builder = StateGraph(RouterState, context_schema=Context, input_schema=RouterInput,
                          output_schema=RouterOutput)
+    run_tools = make_run_tools(plan_execute)
     for node in (classify_request, answer_directly, run_tools, check_answer, escalate):
         builder.add_node(node.__name__, sync_and_async(node))
     builder.add_edge(START, "classify_request")
