@@ -4,7 +4,7 @@
 
     {"id": "pct-01", "split": "dev", "category": "percent",
      "question": "What is 15% of 240?", "expected": [36],
-     "tolerance": {"rel": 0.001, "min_decimals": 1},
+     "tolerance": {"rel": 0.0001, "min_decimals": 1},
      "worked": [{"calc": "240 * 15 / 100"}]}
 
 ``expected`` lists every value the answer must contain: a number, a string
@@ -52,7 +52,7 @@ class Tolerance:
     value rounded to that many decimals (``68.04`` for 68.0388555).
     """
 
-    rel: float = 1e-3
+    rel: float = 1e-4
     min_decimals: int = 1
 
 

@@ -1,0 +1,59 @@
+"""``agent-router eval``: turn the command's arguments into a run and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from backends.errors import AppError
+
+__all__ = ["parse_samples", "run_command"]
+
+MAX_SAMPLES = 32
+
+
+def parse_samples(text: str) -> tuple[int, ...]:
+    """Read ``--samples`` such as ``1,5`` into distinct ks, in the order given.
+
+    Raises:
+        AppError: A value is not a whole number from 1 to MAX_SAMPLES.
+    """
+    ks: list[int] = []
+    for part in text.split(","):
+        try:
+            k = int(part.strip())
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_SAMPLES:
+            raise AppError(f"--samples {text!r}: each k must be a whole number from 1 to "
+                           f"{MAX_SAMPLES}, e.g. --samples 1,5")
+        if k not in ks:
+            ks.append(k)
+    return tuple(ks)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the evaluation the arguments describe; return 0 when it ran, 1 when it could not."""
+    try:
+        # Inside the try: importing the graphs loads backends.toml, which may be invalid.
+        from bench.eval_report import summary_markdown
+        from bench.eval_run import EvalSettings, default_samples, run_eval
+        from bench.eval_set import QUESTIONS
+
+        settings = EvalSettings(
+            graph=args.graph, backend=args.backend,
+            samples=parse_samples(args.samples) if args.samples else default_samples(),
+            split=args.split, limit=args.limit,
+            questions=Path(args.questions) if args.questions else QUESTIONS,
+            concurrency=args.concurrency, out=Path(args.out))
+        report = asyncio.run(run_eval(settings))
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    results = json.loads((report.parent / "results.json").read_text(encoding="utf-8"))
+    print(summary_markdown(results))
+    print(f"written to {report.parent}")
+    return 0
