@@ -5,10 +5,11 @@ text (``1,234``, ``36.0``, ``-40``, ``15%``) and compared under the question's
 ``Tolerance``; dates are ISO ``YYYY-MM-DD`` or written out (``March 5, 2026``,
 ``5 March 2026``); weekdays and texts are whole words, case-insensitive.
 
-Faithfulness: the answer states no number or date that none of the run's
-sources supports (the question, and each tool result's output and arguments),
-and it does not copy the internal trace format. A run that ran no tool is held
-to the question alone, so an invented number is unfaithful there too.
+Faithfulness is decided by the graphs' own check, ``agents.answer_check``: the
+answer states no number or date that none of the run's sources supports (the
+question, and each tool result's output and arguments), and it does not copy the
+internal trace format. A run that ran no tool is held to the question alone, so
+an invented number is unfaithful there too.
 """
 
 from __future__ import annotations
@@ -20,18 +21,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agents.answer_check import leaks_trace, unsupported_values
 from bench.eval_set import Question, Tolerance, resolve_expected
 
 __all__ = [
     "Shown",
     "dates_in",
     "faithfulness",
-    "leaks_trace",
     "number_matches",
     "numbers_in",
     "score_answer",
     "sources_of",
-    "unsupported_values",
 ]
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -43,8 +43,6 @@ _DAY_FIRST = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\
                         re.I)
 # A sign counts only where it cannot be a hyphen between two words or numbers.
 _NUMBER = re.compile(r"(?<![\w.])([-\u2212]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?!\d)")
-# What the answer prompt shows the model: `1. calculator({"expression": "2 + 2"}) -> 4`.
-_TRACE = re.compile(r"\w+\(\{.*?\}\)\s*->|Tool results:|\(no tool was run\)", re.S)
 
 
 @dataclass(frozen=True)
@@ -133,28 +131,6 @@ def sources_of(question: str, tool_results: Iterable[dict[str, Any]]) -> list[st
         sources.append(str(result.get("output", "")))
         sources.append(json.dumps(result.get("args", {}), ensure_ascii=False))
     return sources
-
-
-def _supported(shown: Shown, source_numbers: Sequence[Shown]) -> bool:
-    # Exact, or the source's value rounded to the digits the answer shows.
-    return any(abs(shown.value - s.value) <= 0.5 * 10 ** -shown.decimals + 1e-12
-               if shown.decimals < s.decimals else abs(shown.value - s.value) <= 1e-9
-               for s in source_numbers)
-
-
-# Stand-in for agents.answer_check until it lands; same signatures.
-def unsupported_values(answer: str, sources: Sequence[str]) -> list[str]:
-    """Return the numbers and dates in ``answer`` that none of ``sources`` supports."""
-    source_dates = {d for source in sources for d in dates_in(source)}
-    source_numbers = [n for source in sources for n in numbers_in(source)]
-    unsupported = [d for d in dates_in(answer) if d not in source_dates]
-    unsupported += [n.text for n in numbers_in(answer) if not _supported(n, source_numbers)]
-    return unsupported
-
-
-def leaks_trace(answer: str) -> bool:
-    """Say whether ``answer`` copies the tool-trace format of the answer prompt."""
-    return _TRACE.search(answer) is not None
 
 
 def faithfulness(answer: str, sources: Sequence[str]) -> tuple[bool, list[str], bool]:

@@ -4,15 +4,14 @@ import datetime as dt
 
 import pytest
 
+from agents.answer_check import leaks_trace, unsupported_values
 from bench.eval_score import (
     dates_in,
     faithfulness,
-    leaks_trace,
     number_matches,
     numbers_in,
     score_answer,
     sources_of,
-    unsupported_values,
 )
 from bench.eval_set import Question, Tolerance
 

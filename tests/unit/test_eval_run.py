@@ -1,0 +1,149 @@
+"""The eval runner on small model-free graphs: answers, nested tool results, crashes, report."""
+
+import datetime as dt
+import json
+import operator
+from typing import Annotated, Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, MessagesState, StateGraph
+from typing_extensions import TypedDict
+
+from bench.eval_report import summarize, write_eval_report
+from bench.eval_run import run_question
+from bench.eval_set import Question, Tolerance
+
+TOL = Tolerance()
+
+
+def question(qid="q1", category="arithmetic", text="Tickets cost $38 each. What do 7 cost?",
+             expected=(266,)):
+    return Question(id=qid, split="test", category=category, question=text,
+                    expected=expected, tolerance=TOL)
+
+
+class Inner(TypedDict):
+    question: str
+    tool_results: Annotated[list[dict[str, Any]], operator.add]
+    answer: str
+    metrics: Annotated[list[dict[str, Any]], operator.add]
+    vote: dict[str, Any]
+
+
+def plan_execute_like(answer: str):
+    def execute_step(state: Inner) -> dict[str, Any]:
+        return {"tool_results": [{"tool": "calculator", "args": {"expression": "38 * 7"},
+                                  "status": "ok", "output": "266", "round": 0, "step": 0}]}
+
+    def write_answer(state: Inner) -> dict[str, Any]:
+        metric = {"node": "write_answer", "backend": "fake", "prompt_tokens": 100,
+                  "completion_tokens": 8, "answer_check": "passed"}
+        return {"answer": answer, "metrics": [metric], "vote": {"margin": 1}}
+
+    builder = StateGraph(Inner)
+    builder.add_node("execute_step", execute_step)
+    builder.add_node("write_answer", write_answer)
+    builder.add_edge(START, "execute_step")
+    builder.add_edge("execute_step", "write_answer")
+    builder.add_edge("write_answer", END)
+    return builder.compile()
+
+
+class Outer(TypedDict):
+    request: str
+    answer: str
+    metrics: Annotated[list[dict[str, Any]], operator.add]
+
+
+def router_like(inner):
+    async def run_tools(state: Outer, config: RunnableConfig) -> dict[str, Any]:
+        result = await inner.ainvoke({"question": state["request"]}, config)
+        return {"answer": result["answer"], "metrics": result["metrics"]}
+
+    builder = StateGraph(Outer)
+    builder.add_node("run_tools", run_tools)
+    builder.add_edge(START, "run_tools")
+    builder.add_edge("run_tools", END)
+    return builder.compile()
+
+
+async def test_a_plan_execute_record_has_answer_score_cost_and_checks():
+    record = await run_question(plan_execute_like("7 tickets cost $266."), "plan_execute",
+                                question(), {})
+    assert record["answer"] == "7 tickets cost $266."
+    assert record["correct"] and record["faithful"] and not record["crashed"]
+    assert record["tokens"] == 108 and record["answer_check"] == "passed"
+    assert record["vote"] == {"margin": 1}
+    assert record["tool_results"][0]["output"] == "266"
+    assert record["today"] == dt.datetime.now(dt.UTC).date().isoformat()
+
+
+async def test_tool_results_of_a_graph_run_inside_a_node_are_the_sources():
+    graph = router_like(plan_execute_like("7 tickets cost $214."))
+    record = await run_question(graph, "router", question(), {})
+    assert record["tool_results"][0]["output"] == "266", "gathered from the nested graph"
+    assert not record["correct"] and record["faithful"] is False
+    assert record["unsupported"] == ["214"]
+
+
+async def test_a_graph_that_raises_is_a_crash_and_the_run_goes_on():
+    def explode(state: Inner) -> dict[str, Any]:
+        raise RuntimeError("model said nonsense")
+
+    builder = StateGraph(Inner)
+    builder.add_node("write_plan", explode)
+    builder.add_edge(START, "write_plan")
+    record = await run_question(builder.compile(), "plan_execute", question(), {})
+    assert record["crashed"] and record["error"] == "RuntimeError: model said nonsense"
+    assert record["correct"] is False and record["faithful"] is None
+
+
+async def test_an_empty_answer_is_a_crash():
+    record = await run_question(plan_execute_like("  "), "plan_execute", question(), {})
+    assert record["crashed"] and record["error"] is None
+
+
+async def test_message_graphs_answer_with_their_last_ai_message():
+    def think(state: MessagesState) -> dict[str, Any]:
+        call = {"name": "calculator", "args": {"expression": "38 * 7"}, "id": "c1"}
+        return {"messages": [AIMessage("", tool_calls=[call]),
+                             ToolMessage("266", tool_call_id="c1", name="calculator"),
+                             AIMessage("They cost 266 dollars.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("think", think)
+    builder.add_edge(START, "think")
+    record = await run_question(builder.compile(), "react_agent", question(), {})
+    assert record["answer"] == "They cost 266 dollars."
+    assert record["correct"] and record["faithful"]
+    assert [r["output"] for r in record["tool_results"]] == ["", "266"]
+
+
+async def test_the_report_has_a_row_per_category_and_overall(tmp_path):
+    good = await run_question(plan_execute_like("7 tickets cost $266."), "plan_execute",
+                              question(), {})
+    paris = await run_question(plan_execute_like("It is Paris."), "plan_execute",
+                               question("q2", "no_tool", "What is the capital of France?",
+                                        ("Paris",)), {})
+    wrong = await run_question(plan_execute_like("7 tickets cost $214."), "plan_execute",
+                               question("q3"), {})
+    summary = summarize([good, paris, wrong])
+    assert list(summary) == ["arithmetic", "no_tool", "overall"]
+    assert summary["arithmetic"]["accuracy_pct"] == 50.0
+    assert summary["overall"]["faithful_pct"] == 66.7
+    runs = [{"k": k, "context": {}, "records": [good, paris, wrong], "wall_s": wall}
+            for k, wall in ((1, 2.0), (3, 3.0))]
+    meta = {"commit": "abc", "started": "now", "graph": "plan_execute", "backend": "fake",
+            "models": {"fake": {"kind": "embedded", "model": "m.gguf", "sha256": "12ab"}},
+            "split": "test", "k_note": None, "concurrency": 1,
+            "sizes": {"questions": 3, "dev": 0, "test": 3}}
+    report = write_eval_report({"meta": meta, "runs": runs}, tmp_path / "run")
+    text = report.read_text()
+    assert "## k = 1 (wall time 2.0 s)" in text and "## k = 3" in text
+    assert "| **overall** | 3 | 66.7% | 66.7% | 0 |" in text
+    assert "k = 3 vs k = 1: accuracy 66.7% vs 66.7% (+0.0 points); wall time 3.0 s vs " \
+           "2.0 s (1.50x)" in text
+    assert "| q3 | 266 | 7 tickets cost $214. | missing 266; unsupported 214 |" in text
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["runs"][0]["summary"]["overall"]["crashes"] == 0
