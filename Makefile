@@ -22,7 +22,7 @@ lockcheck:
 	@$(PYTHON) -m agent_router.lockcheck requirements.lock requirements-dev.lock
 
 # The project itself is installed editable without dependencies: it cannot be hash-checked.
-$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python lockcheck
+$(VENV)/.installed: requirements.lock pyproject.toml | lockcheck $(BIN)/python
 	$(PIP) install --quiet --require-hashes -r requirements.lock
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
