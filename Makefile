@@ -12,7 +12,7 @@ Q ?= What is 17 * 23?
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-options
 
-.PHONY: run test dev lint bench model postgres clean lock lockcheck
+.PHONY: run test dev lint bench eval model postgres clean lock lockcheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,13 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev model
 	$(BIN)/agent-router bench $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(QUICK),--quick)
+
+# Accuracy, faithfulness, crashes, latency and tokens on the project's question set
+# (test half unless SPLIT=dev|all), for k = 1 and the default k unless SAMPLES=1,5.
+eval: $(VENV)/.installed-dev model
+	$(BIN)/agent-router eval $(if $(GRAPH),--graph $(GRAPH)) $(if $(BACKEND),--backend $(BACKEND)) \
+	  $(if $(MODEL),--model $(MODEL)) $(if $(SPLIT),--split $(SPLIT)) \
+	  $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(LIMIT),--limit $(LIMIT))
 
 dev: $(VENV)/.installed-dev model
 	$(BIN)/agent-router dev
