@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import hashlib
 import importlib
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,12 +26,9 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from tqdm import tqdm
 
-from agents.context import Context, run_context
-from backends.chat import health
-from backends.config import load_config
-from backends.errors import BackendUnavailable, GraphConfigError
-from backends.model_file import resolve_model_path
-from backends.settings import EmbeddedBackend
+from agents.context import Context
+from backends.errors import GraphConfigError
+from bench.eval_meta import check_backends, commit
 from bench.eval_report import write_eval_report
 from bench.eval_score import faithfulness, score_answer, sources_of
 from bench.eval_set import QUESTIONS, Question, load_questions, resolve_expected
@@ -199,53 +194,6 @@ async def run_question(graph: Any, graph_name: str, question: Question,
     return record
 
 
-async def _check_backends(settings: EvalSettings,
-                          contexts: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Validate the run context, then make sure every chain the graph uses has a live member."""
-    config = load_config()
-    used: dict[str, list[str]] = {}
-    for context in contexts:
-        resolved = run_context(context)
-        for field in BACKEND_FIELDS[settings.graph]:
-            chain = config.chain(getattr(resolved, field), key=field)
-            used[getattr(resolved, field)] = [cfg.name for cfg in chain]
-    models: dict[str, Any] = {}
-    for name, members in used.items():
-        notes = []
-        for member in members:
-            cfg = config.backends[member]
-            status = await health(cfg)
-            if status.reachable and status.model_loaded:
-                models[member] = await _model_of(cfg)
-                break
-            notes.append(f"{member}: {status.detail or 'down'}")
-        else:
-            raise BackendUnavailable(f"no backend of {name!r} is up ({'; '.join(notes)})",
-                                     backend=name)
-    return {"chains": used, "models": models}
-
-
-async def _model_of(cfg: Any) -> dict[str, Any]:
-    if not isinstance(cfg, EmbeddedBackend):
-        return {"kind": cfg.kind, "model": getattr(cfg, "model", None)}
-    path = await asyncio.to_thread(resolve_model_path, cfg.engine.model_path)
-    return {"kind": cfg.kind, "model": path.name, "sha256": await asyncio.to_thread(_sha, path)}
-
-
-def _sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, check=False)
-    return done.stdout.strip() or "unknown"
-
-
 async def _pass(graph: Any, settings: EvalSettings, questions: Sequence[Question],
                 context: dict[str, Any], bar: tqdm) -> list[dict[str, Any]]:
     gate = asyncio.Semaphore(settings.concurrency)
@@ -273,7 +221,8 @@ async def run_eval(settings: EvalSettings) -> Path:
                                key="samples")
     questions = load_questions(settings.questions, split=settings.split, limit=settings.limit)
     contexts = _contexts(settings)
-    checked = await _check_backends(settings, [context for _, context in contexts])
+    checked = await check_backends(BACKEND_FIELDS[settings.graph],
+                                   [context for _, context in contexts])
     graph = importlib.import_module(f"graphs.{settings.graph}").graph
     started = dt.datetime.now(dt.UTC)
     runs = []
@@ -285,7 +234,7 @@ async def run_eval(settings: EvalSettings) -> Path:
             runs.append({"k": k, "context": context, "records": records,
                          "wall_s": round(time.perf_counter() - began, 2)})
     sizes = {split: sum(q.split == split for q in questions) for split in ("dev", "test")}
-    meta = {"commit": _commit(), "started": started.isoformat(), "graph": settings.graph,
+    meta = {"commit": commit(), "started": started.isoformat(), "graph": settings.graph,
             "backend": settings.backend or "graph defaults", **checked,
             "samples": [run["k"] for run in runs],
             "k_note": None if runs[0]["k"] is not None else _k_note(settings.graph),

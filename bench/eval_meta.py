@@ -1,0 +1,73 @@
+"""What an evaluation ran on: live backends, their models (file and hash), the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.context import run_context
+from backends.chat import health
+from backends.config import load_config
+from backends.errors import BackendUnavailable
+from backends.model_file import resolve_model_path
+from backends.settings import EmbeddedBackend
+
+__all__ = ["check_backends", "commit"]
+
+
+async def check_backends(fields: Sequence[str],
+                         contexts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Validate each run context; return the chains its ``fields`` name and their models.
+
+    Raises:
+        GraphConfigError: A context is invalid or names an unknown backend.
+        BackendUnavailable: No backend of a chain is up.
+    """
+    config = load_config()
+    used: dict[str, list[str]] = {}
+    for context in contexts:
+        resolved = run_context(context)
+        for field in fields:
+            chain = config.chain(getattr(resolved, field), key=field)
+            used[getattr(resolved, field)] = [cfg.name for cfg in chain]
+    models: dict[str, Any] = {}
+    for name, members in used.items():
+        notes = []
+        for member in members:
+            cfg = config.backends[member]
+            status = await health(cfg)
+            if status.reachable and status.model_loaded:
+                if member not in models:
+                    models[member] = await _model_of(cfg)
+                break
+            notes.append(f"{member}: {status.detail or 'down'}")
+        else:
+            raise BackendUnavailable(f"no backend of {name!r} is up ({'; '.join(notes)})",
+                                     backend=name)
+    return {"chains": used, "models": models}
+
+
+async def _model_of(cfg: Any) -> dict[str, Any]:
+    if not isinstance(cfg, EmbeddedBackend):
+        return {"kind": cfg.kind, "model": getattr(cfg, "model", None)}
+    path = await asyncio.to_thread(resolve_model_path, cfg.engine.model_path)
+    return {"kind": cfg.kind, "model": path.name, "sha256": await asyncio.to_thread(_sha, path)}
+
+
+def _sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def commit() -> str:
+    """Return the short hash of the checked-out commit, or ``unknown``."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or "unknown"
