@@ -216,9 +216,10 @@ async def run_eval(settings: EvalSettings) -> Path:
     """
     if settings.graph not in GRAPHS:
         raise GraphConfigError(f"--graph {settings.graph!r} is not one of {GRAPHS}", key="graph")
-    if settings.concurrency < 1 or not settings.samples or min(settings.samples) < 1:
-        raise GraphConfigError("--concurrency and every --samples value must be at least 1",
-                               key="samples")
+    if settings.concurrency < 1 or not settings.samples or min(settings.samples) < 1 \
+            or (settings.limit is not None and settings.limit < 1):
+        raise GraphConfigError("--concurrency, --limit and every --samples value must be at "
+                               "least 1", key="samples")
     questions = load_questions(settings.questions, split=settings.split, limit=settings.limit)
     contexts = _contexts(settings)
     checked = await check_backends(BACKEND_FIELDS[settings.graph],
