@@ -5,6 +5,9 @@
 and, however the block ends, ends the server's whole process group. ``dev_server`` is
 one such server per test module, working in the repository root, as ``make dev`` runs it.
 
+``patient_backends`` writes the repository's backends.toml with a longer request timeout
+for the embedded engine, for servers that queue many runs on a loaded machine.
+
 ``isolated_project`` makes a directory that serves the repository's graphs but keeps
 the dev server's state (``.langgraph_api/``) away from the repository: its
 ``langgraph.json`` names the graph files by absolute path, and the environment it
@@ -20,6 +23,7 @@ import re
 import socket
 import subprocess
 import time
+import tomllib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,12 +36,16 @@ from langgraph_sdk.client import LangGraphClient
 
 from agent_router.cli import OFFLINE_ENV, dev_command
 from tests import procs
+from tests.wire.config import write_backends
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # About 1 s on a quiet machine; far more when two busy loops share its 2 cores.
 READY_TIMEOUT_S = 240.0
 PROBE_TIMEOUT_S = 10.0
 PROBE_INTERVAL_S = 0.25
+# Twenty queued runs on 4 slots, with the machine's cores shared: the shipped 120 s can pass
+# before a request gets a slot at all.
+EMBEDDED_TIMEOUT_S = 600.0
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -98,6 +106,13 @@ def start_dev_server(
     ) as process:
         wait_until_ready(process, server)
         yield server
+
+
+def patient_backends(directory: Path) -> Path:
+    """Write the repository's backends.toml, with ``EMBEDDED_TIMEOUT_S``, into ``directory``."""
+    config = tomllib.loads((REPO_ROOT / "backends.toml").read_text(encoding="utf-8"))
+    config["backends"]["embedded"]["timeout_s"] = EMBEDDED_TIMEOUT_S
+    return write_backends(directory, config["backends"], config["chains"])
 
 
 def isolated_project(directory: Path, backends_toml: Path | None = None) -> dict[str, str]:

@@ -4,7 +4,8 @@ Every server here works in its own temporary directory (``isolated_project`` in
 conftest.py), so the state it keeps in ``.langgraph_api/`` never reaches the repository
 or the other test modules. Two servers run for the whole module:
 
-- ``api_server`` uses the repository's backends.toml, so the embedded engine answers.
+- ``api_server`` uses the repository's backends.toml, so the embedded engine answers (with
+  a request timeout long enough for twenty runs queued on a loaded machine).
 - ``faulty_server`` uses a backends.toml whose ``answer`` chain is a loopback server that
   never answers and whose ``down`` chain is a server answering 503 plus a closed port.
   The server needs ``AGENT_ROUTER_CONFIG`` when it starts, hence a server of its own.
@@ -30,7 +31,14 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.engine.conftest import DevServer, free_loopback_port, isolated_project, start_dev_server
+from tests.engine.conftest import (
+    EMBEDDED_TIMEOUT_S,
+    DevServer,
+    free_loopback_port,
+    isolated_project,
+    patient_backends,
+    start_dev_server,
+)
 from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import OPENAI_503, FaultyServer, hang, status
 
@@ -51,7 +59,7 @@ def question(text: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def api_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     project = tmp_path_factory.mktemp("api_project")
-    env = isolated_project(project)
+    env = isolated_project(project, patient_backends(project))
     with start_dev_server(project / "server.log", cwd=project, env=env) as server:
         yield server
 
@@ -78,7 +86,7 @@ def faulty_server(
     project = tmp_path_factory.mktemp("faulty_project")
     # High breaker thresholds: every run must reach the servers, never skip them.
     backends = write_backends(project, {
-        "embedded": {"kind": "embedded"},
+        "embedded": {"kind": "embedded", "timeout_s": EMBEDDED_TIMEOUT_S},
         "hanging": vllm_at(hanging_backend.base_url, timeout_s=HANG_S, max_retries=0,
                            breaker_threshold=1000),
         "unavailable": vllm_at(unavailable_backend.base_url, max_retries=1,
