@@ -25,7 +25,7 @@ __all__ = [
     "unsupported_values",
 ]
 
-DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 # A minus sign counts only where it cannot be an operator or a date's dash.
 NUMBER = re.compile(
     r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])(%?)"
@@ -133,9 +133,9 @@ def answer_pattern(sources: Sequence[str]) -> str:
     # Longest first, so an alternation never stops at a value's prefix.
     alternatives = "|".join(re.escape(v) for v in sorted(values, key=lambda v: (-len(v), v)))
     text = r'[^0-9"\\{}()<>\n]'
-    after = r'[^0-9."\\{}()<>\n]'
+    after = r'(?:[^0-9."\\{}()<>\n]|\.[^0-9"\\{}()<>\n])'
     if not alternatives:
         return f"^{text}+$"
-    # No "$" inside: llama.cpp's grammar converter takes anchors only at the ends.
     value = f"(?:{alternatives})"
-    return f"^{text}*(?:{value}(?:{after}|\\.{text}){text}*)*(?:{value}\\.?)?$"
+    # At least one value; "$" only at the end, where llama.cpp's converter takes it.
+    return f"^{text}*{value}(?:{after}{text}*{value})*(?:{after}{text}*|\\.)?$"

@@ -86,6 +86,18 @@ class Context:
         default=4,
         metadata={"description": "Most plan steps drafted and run at the same time."},
     )
+    plan_samples: int = field(
+        default=1,
+        metadata={"description": "Plans drawn per question (self-consistency, 1-8): distinct "
+                                 "ones all run and the tool results most of them agree on are "
+                                 "answered from. Backends with parallel sampling draw them in "
+                                 "one request."},
+    )
+    sample_temperature: float = field(
+        default=0.7,
+        metadata={"description": "Sampling temperature of the plans when plan_samples > 1 "
+                                 "(a single plan uses temperature)."},
+    )
     max_replans: int = field(
         default=1,
         metadata={"description": "How many times a plan with a failed step is redone."},
@@ -108,7 +120,8 @@ class Context:
 
 # Budgets are bounded so every graph's recursion limit (set in graphs/) covers them.
 LIMITS = {"max_plan_steps": (1, 8), "max_concurrency": (1, 32), "max_replans": (0, 3),
-          "max_agent_steps": (1, 20), "max_answer_tokens": (1, 8192), "temperature": (0.0, 2.0)}
+          "max_agent_steps": (1, 20), "max_answer_tokens": (1, 8192), "temperature": (0.0, 2.0),
+          "plan_samples": (1, 8), "sample_temperature": (0.0, 2.0)}
 
 
 def _checked(context: Context) -> Context:

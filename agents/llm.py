@@ -6,6 +6,7 @@ that engine's mechanism, so a fallback never loses the constraint.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,21 +16,27 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
-from langchain_core.runnables import Runnable
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, GenerationChunk
+from langchain_core.runnables import Runnable, RunnableBinding
 from langchain_core.runnables.config import ensure_config, merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 
 from agents.metrics import NodeMetric, usage_counts
 from backends.base import Constraint
-from backends.chat import constrained_to, engine_for, get_chat_model, translate_error
+from backends.chat import (
+    capabilities,
+    constrained_to,
+    engine_for,
+    get_chat_model,
+    translate_error,
+)
 from backends.config import current_config
-from backends.errors import GraphConfigError
-from backends.router import call_chain
+from backends.errors import GraphConfigError, ReplyCutOff
+from backends.router import Attempt, call_chain
 from backends.settings import BackendConfig, GenerationParams
 
-__all__ = ["PromptFor", "call_model", "chain_backends"]
+__all__ = ["PromptFor", "call_model", "chain_backends", "sample_model"]
 
 # Builds the prompt for one backend of a chain; raising ContextTooLong moves on to the next.
 PromptFor = Callable[[BackendConfig], Awaitable[Sequence[BaseMessage]]]
@@ -73,6 +80,11 @@ class FirstToken(BaseCallbackHandler):
             self.at = time.perf_counter()
 
 
+def _mapped(exc: Exception, cfg: BackendConfig) -> Exception:
+    mapped = translate_error(exc, cfg)
+    return exc if mapped is None else mapped
+
+
 async def _ask(
     cfg: BackendConfig, params: GenerationParams, messages: Sequence[BaseMessage] | PromptFor,
     constraint: Constraint | None, tools: Sequence[BaseTool] = (),
@@ -91,14 +103,68 @@ async def _ask(
     try:
         reply = await runnable.ainvoke(prompt, config)
     except Exception as exc:
-        mapped = translate_error(exc, cfg)
-        if mapped is None:
+        mapped = _mapped(exc, cfg)
+        if mapped is exc:
             raise
         raise mapped from exc
     if not isinstance(reply, AIMessage):
         raise TypeError(f"expected an AIMessage from {cfg.name}, got {type(reply).__name__}")
     engine_for(cfg).verify_reply(reply, prompt, cfg)
     return reply
+
+
+async def _ask_n(
+    cfg: BackendConfig, params: GenerationParams, messages: Sequence[BaseMessage],
+    constraint: Constraint | None, samples: int,
+) -> list[AIMessage]:
+    # One request with OpenAI's ``n``: the server decodes the samples side by side
+    # from one prompt pass (vLLM, SGLang and llama.cpp all take it).
+    model = await get_chat_model(cfg, params)
+    runnable = constrained_to(model, constraint, cfg) if constraint else model
+    bound = runnable.kwargs if isinstance(runnable, RunnableBinding) else {}
+    config = ensure_config()
+    try:
+        result = await model.agenerate([list(messages)], callbacks=config.get("callbacks"),
+                                       n=samples, stream=False, **bound)
+    except Exception as exc:
+        mapped = _mapped(exc, cfg)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+    replies = [g.message for g in result.generations[0]
+               if isinstance(g, ChatGeneration) and isinstance(g.message, AIMessage)]
+    for reply in replies:
+        engine_for(cfg).verify_reply(reply, messages, cfg)
+    return replies
+
+
+async def _sample(
+    cfg: BackendConfig, params: GenerationParams, messages: Sequence[BaseMessage],
+    constraint: Constraint | None, samples: int,
+) -> tuple[list[AIMessage], tuple[int, int, int]]:
+    if samples > 1 and capabilities(cfg).parallel_sampling:
+        try:
+            replies = await _ask_n(cfg, params, messages, constraint, samples)
+            # Each choice carries the request's usage, which covers them all.
+            return replies, usage_counts(replies[0].usage_metadata if replies else None)
+        except ReplyCutOff:
+            pass  # one runaway sample spoils the batch; ask for each on its own below
+    # Concurrent requests with their own seeds: the prompt prefix is cached after the
+    # first, so the rest pay only for decoding, which the server batches.
+    seed = params.seed or 0
+    asked = await asyncio.gather(*(
+        _ask(cfg, params.merged(GenerationParams(seed=seed + i)), messages, constraint)
+        for i in range(samples)), return_exceptions=True)
+    replies = [r for r in asked if isinstance(r, AIMessage)]
+    failures = [r for r in asked if isinstance(r, BaseException)]
+    if failures and not replies:
+        raise failures[0]
+    for failure in failures:
+        if not isinstance(failure, ReplyCutOff):
+            raise failure
+    counts = [usage_counts(r.usage_metadata) for r in replies]
+    return replies, (sum(c[0] for c in counts), sum(c[1] for c in counts),
+                     sum(c[2] for c in counts))
 
 
 async def call_model(
@@ -135,17 +201,52 @@ async def call_model(
         chain, backends,
         lambda cfg: _ask(cfg, params, messages, constraint, tools, first_token),
     )
+    metric = _metric(node, answered_by, attempts, started,
+                     usage_counts(reply.usage_metadata), first_token)
+    return reply, metric
+
+
+async def sample_model(
+    node: str,
+    *,
+    chain: str,
+    key: str,
+    params: GenerationParams,
+    messages: Sequence[BaseMessage],
+    samples: int,
+    constraint: Constraint | None = None,
+    local_only: bool = False,
+) -> tuple[list[AIMessage], NodeMetric]:
+    """Draw ``samples`` replies to one prompt from the first answering backend of ``chain``.
+
+    A backend with parallel sampling gets one request with ``n``; the others get
+    that many concurrent requests with consecutive seeds from ``params.seed``. A
+    reply cut at its token limit is dropped, not raised, unless every one was.
+    The metric's tokens cover every sample; ``samples`` records how many came back.
+    """
+    backends = await chain_backends(chain, key=key, local_only=local_only)
+    started = time.perf_counter()
+    (replies, usage), answered_by, attempts = await call_chain(
+        chain, backends, lambda cfg: _sample(cfg, params, messages, constraint, samples))
+    metric = _metric(node, answered_by, attempts, started, usage, None)
+    metric["samples"] = len(replies)
+    return replies, metric
+
+
+def _metric(node: str, answered_by: BackendConfig, attempts: Sequence[Attempt],
+            started: float, usage: tuple[int, int, int],
+            first_token: FirstToken | None) -> NodeMetric:
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    prompt, completion, cached = usage_counts(reply.usage_metadata)
+    prompt, completion, cached = usage
     metric = NodeMetric(
         node=node, backend=answered_by.name, latency_ms=latency_ms, prompt_tokens=prompt,
         completion_tokens=completion, cached_tokens=cached, status="ok",
     )
-    if first_token.at is not None:
+    if first_token is not None and first_token.at is not None:
         metric["ttft_ms"] = round((first_token.at - started) * 1000, 1)
     failed = [dataclasses.asdict(a) for a in attempts if a.outcome != "ok" or a.breaker]
     if failed:
         metric["fallbacks"] = failed
         get_stream_writer()({"event": "fallback", "node": node, "answered_by": answered_by.name,
                              "attempts": failed})
-    return reply, metric
+    return metric

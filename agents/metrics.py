@@ -7,6 +7,8 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
+from agents.voting import Vote
+
 __all__ = ["NodeMetric", "summarize", "usage_counts"]
 
 
@@ -23,6 +25,9 @@ class NodeMetric(TypedDict):
     error: NotRequired[str]
     ttft_ms: NotRequired[float]
     fallbacks: NotRequired[list[dict[str, Any]]]
+    samples: NotRequired[int]
+    answer_check: NotRequired[Literal["passed", "repaired", "templated"]]
+    vote: NotRequired[Vote]
 
 
 def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int, int, int]:

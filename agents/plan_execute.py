@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import BaseModel, ValidationError
 
+from agents.answering import answer_problem, no_plan_answer, repair_schema, templated_answer
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
-from agents.llm import call_model
+from agents.llm import call_model, sample_model
 from agents.metrics import NodeMetric, summarize
 from agents.planning import dependency_problems, plan_model, planner_system, select_tools
 from agents.prompts import (
@@ -39,12 +40,15 @@ from agents.state import (
     planned_steps,
     round_results,
 )
+from agents.voting import merge_plans, vote
 from backends.base import JsonSchema
 from backends.config import GenerationParams
+from backends.errors import ReplyCutOff
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tool
 
-__all__ = ["execute_step", "route_steps", "schedule_steps", "write_answer", "write_plan"]
+__all__ = ["choose_result", "execute_step", "route_steps", "schedule_steps", "write_answer",
+           "write_plan"]
 
 # A plan of MAX_PLAN_STEPS short steps fits well within this; it only stops runaways.
 PLAN_MAX_TOKENS = 400
@@ -52,6 +56,12 @@ DRAFT_MAX_TOKENS = 200
 # The answer is one sentence: stopping at the line end keeps small models from
 # looping. (A repetition penalty would also stop them copying the tool's numbers.)
 ANSWER_STOP = ("\n",)
+# A repaired answer is one sentence inside a small JSON object.
+REPAIR_MAX_TOKENS = 120
+# Seeds of the plan samples: a fixed base per round, so a rerun draws the same plans.
+SEED_BASE = 1009
+# A round's first draw, then one more with fresh seeds before the round is given up.
+PLAN_ATTEMPTS = 2
 
 
 def _failures(state: PlanExecuteState) -> list[tuple[str, dict[str, Any], str]]:
@@ -59,34 +69,77 @@ def _failures(state: PlanExecuteState) -> list[tuple[str, dict[str, Any], str]]:
             if r["status"] == "error"]
 
 
+def _parse_plan(schema: type[BaseModel], text: str) -> tuple[list[PlanStep] | None, str]:
+    try:
+        parsed = schema.model_validate_json(text)
+    except ValidationError as exc:
+        # Decoding is constrained, so a reply that does not validate was cut short.
+        return None, f"the planner's reply is not a valid plan ({exc.errors()[0]['msg']})"
+    plan: list[PlanStep] = parsed.model_dump()["steps"]
+    problems = dependency_problems(plan)
+    return (None, f"unusable plan: {problems[0]}") if problems else (plan, "")
+
+
+async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[BaseModel],
+                      tool_names: tuple[str, ...], attempt: int
+                      ) -> tuple[list[list[PlanStep]], list[str], NodeMetric]:
+    replanning = "plan" in state
+    request = (replan_request(state["question"], _failures(state), state.get("problems", []))
+               if replanning else plan_request(state["question"]))
+    sampling = context.plan_samples > 1 or attempt > 0
+    params = GenerationParams(
+        temperature=context.sample_temperature if sampling else context.temperature,
+        seed=SEED_BASE * (plan_round(state) + 1) + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
+    messages = [SystemMessage(planner_system(tool_names)), HumanMessage(request)]
+    try:
+        replies, metric = await sample_model(
+            "write_plan", chain=context.planner_backend, key="planner_backend", params=params,
+            messages=messages, samples=context.plan_samples, constraint=JsonSchema(schema),
+            local_only=context.local_only)
+    except ReplyCutOff as exc:
+        return [], [f"the planner's reply was cut off: {exc.args[0]}"], _failed_metric(exc)
+    plans, problems = [], []
+    for reply in replies:
+        plan, problem = _parse_plan(schema, str(reply.content))
+        if plan is None:
+            problems.append(problem)
+        else:
+            plans.append(plan)
+    return plans, problems, metric
+
+
+def _failed_metric(exc: ReplyCutOff) -> NodeMetric:
+    return NodeMetric(node="write_plan", backend=exc.backend, latency_ms=0.0, prompt_tokens=0,
+                      completion_tokens=0, cached_tokens=0, status="error",
+                      error=str(exc.args[0]))
+
+
 async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the planner chain for a JSON plan; after a failed round, for a new one."""
+    """Draw ``plan_samples`` JSON plans; merge the distinct ones into one plan to run.
+
+    A sample that was cut off or does not validate is dropped; when none is usable
+    the planner is asked once more with fresh seeds, then the round ends planless
+    (``route_steps`` replans or answers that nothing could be done).
+    """
     context = run_context(runtime.context)
     tool_names = select_tools(context.tools)
     schema = plan_model(tool_names, context.max_plan_steps)
-    replanning = "plan" in state
-    request = (replan_request(state["question"], _failures(state)) if replanning
-               else plan_request(state["question"]))
-    reply, metric = await call_model(
-        "write_plan", chain=context.planner_backend, key="planner_backend",
-        params=GenerationParams(temperature=context.temperature, max_tokens=PLAN_MAX_TOKENS),
-        messages=[SystemMessage(planner_system(tool_names)), HumanMessage(request)],
-        constraint=JsonSchema(schema), local_only=context.local_only,
-    )
-    next_round = plan_round(state) + 1 if replanning else 0
-    try:
-        parsed = schema.model_validate_json(str(reply.content))
-    except ValidationError as exc:
-        # Decoding is constrained, so this means the reply was cut off (token limit).
-        problem = f"the planner's reply is not a valid plan: {exc.errors()[0]['msg']}"
-        return {"plan": [], "round": next_round, "problems": [problem], "metrics": [metric]}
-    plan: list[PlanStep] = parsed.model_dump()["steps"]
-    problems = dependency_problems(plan)
-    if problems:
-        return {"plan": [], "round": next_round, "metrics": [metric],
-                "problems": [f"unusable plan: {p}" for p in problems]}
-    get_stream_writer()({"event": "plan_ready", "round": next_round, "steps": plan})
-    return {"plan": plan, "round": next_round, "metrics": [metric]}
+    next_round = plan_round(state) + 1 if "plan" in state else 0
+    metrics: list[NodeMetric] = []
+    problems: list[str] = []
+    plans: list[list[PlanStep]] = []
+    for attempt in range(PLAN_ATTEMPTS):
+        plans, failed, metric = await _draw_plans(state, context, schema, tool_names, attempt)
+        metrics.append(metric)
+        problems += [f"round {next_round}, attempt {attempt + 1}: {p}" for p in failed]
+        if plans:
+            break
+    merged, candidates = merge_plans(plans)
+    writer = get_stream_writer()
+    writer({"event": "plan_ready", "round": next_round, "steps": merged,
+            "samples": len(plans), "distinct": len(candidates)})
+    return {"plan": merged, "candidates": candidates, "round": next_round,
+            "metrics": metrics, "problems": problems}
 
 
 async def schedule_steps(state: PlanExecuteState) -> dict[str, Any]:
@@ -98,20 +151,40 @@ async def schedule_steps(state: PlanExecuteState) -> dict[str, Any]:
 
 def route_steps(
     state: PlanExecuteState, runtime: Runtime[Context]
-) -> list[Send] | Literal["write_answer", "write_plan"]:
-    """Send the next wave of ready steps, replan a failed round, or answer."""
+) -> list[Send] | Literal["choose_result", "write_plan"]:
+    """Send the next wave of ready steps, replan a failed round, or go to the vote.
+
+    A round fails when no plan came back, or when every candidate plan has a
+    failed step; one plan that worked is enough to answer from.
+    """
     context = run_context(runtime.context)
     steps, results = planned_steps(state), round_results(state)
     if len(results) == len(steps):
-        failed = any(r["status"] == "error" for r in results.values())
-        return "write_plan" if failed and plan_round(state) < context.max_replans \
-            else "write_answer"
+        can_replan = plan_round(state) < context.max_replans
+        return "write_plan" if can_replan and not _usable(state) else "choose_result"
     ready = [i for i, step in enumerate(steps)
              if i not in results and set(step["depends_on"]) <= set(results)]
     return [Send("execute_step", StepInput(
         index=i, round=plan_round(state), step=steps[i],
         inputs=[results[d] for d in steps[i]["depends_on"]]))
         for i in ready[:max(1, context.max_concurrency)]]
+
+
+def _usable(state: PlanExecuteState) -> bool:
+    # A plan with no steps (no tool needed) is usable too; no candidate at all is not.
+    results = round_results(state)
+    return any(all(results[i]["status"] == "ok" for i in c["steps"])
+               for c in state.get("candidates", []))
+
+
+async def choose_result(state: PlanExecuteState) -> dict[str, Any]:
+    """Vote among the candidate plans on their results; record the vote and its margin."""
+    candidates = state.get("candidates", [])
+    outcome = vote(candidates, round_results(state))
+    get_stream_writer()({"event": "vote", "round": plan_round(state), **outcome})
+    metric = NodeMetric(node="choose_result", backend="vote", latency_ms=0.0, prompt_tokens=0,
+                        completion_tokens=0, cached_tokens=0, status="ok", vote=outcome)
+    return {"vote": outcome, "metrics": [metric]}
 
 
 def _args_schema(tool: str) -> type[BaseModel]:
@@ -176,27 +249,80 @@ async def execute_step(step_input: StepInput, runtime: Runtime[Context]) -> dict
     return {"tool_results": [outcome], "metrics": metrics}
 
 
-def _answer_inputs(state: PlanExecuteState) -> list[tuple[str, dict[str, Any], str, str]]:
-    # The last round's results, plus what earlier rounds got right.
-    current = plan_round(state)
-    kept = [r for r in state.get("tool_results", [])
-            if r["round"] == current or r["status"] == "ok"]
-    kept.sort(key=lambda r: (r["round"], r["step"]))
-    return [(r["tool"], r["args"], r["status"], r["output"]) for r in kept]
+def _chosen_results(state: PlanExecuteState) -> list[StepResult]:
+    candidates, results = state.get("candidates", []), round_results(state)
+    if not candidates:
+        return []
+    winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
+    return [results[i] for i in winner["steps"] if i in results]
 
 
 async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the final answer from the question and the tool results."""
+    """Answer from the chosen plan's results, checked against them (``agents.answering``).
+
+    The model writes the answer; one that states a value no result supports, leaves
+    a result out or shows the trace format is decoded again with only the results'
+    values allowed, and failing that the results are stated as they are. Which of
+    the three happened is the metric's ``answer_check``.
+    """
     context = run_context(runtime.context)
-    request = answer_request(state["question"], _answer_inputs(state))
+    question, results = state["question"], _chosen_results(state)
+    if not state.get("candidates"):
+        answer = no_plan_answer(state.get("problems", []))
+        metric = NodeMetric(node="write_answer", backend="none", latency_ms=0.0,
+                            prompt_tokens=0, completion_tokens=0, cached_tokens=0,
+                            status="error", error=answer, answer_check="templated")
+        return _answered(state, answer, [metric])
+    rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
     example_question, example_answer = ANSWER_EXAMPLE
     messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
-                AIMessage(example_answer), HumanMessage(request)]
+                AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
+    params = GenerationParams(temperature=context.temperature,
+                              max_tokens=context.max_answer_tokens, stop=ANSWER_STOP)
     reply, metric = await call_model(
-        "write_answer", chain=context.answer_backend, key="answer_backend",
-        params=GenerationParams(temperature=context.temperature,
-                                max_tokens=context.max_answer_tokens, stop=ANSWER_STOP),
-        messages=messages, local_only=context.local_only,
-    )
-    summary = summarize([*state.get("metrics", []), metric])
-    return {"answer": str(reply.content).strip(), "metrics": [metric], "summary": summary}
+        "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
+        messages=messages, local_only=context.local_only)
+    answer = str(reply.content).strip()
+    problem = answer_problem(answer, question, results)
+    if problem is None:
+        metric["answer_check"] = "passed"
+        return _answered(state, answer, [metric])
+    metric["error"] = problem
+    repaired, repair_metric = await _repair(messages, question, results, context)
+    if repaired is not None:
+        problem = answer_problem(repaired, question, results)
+        if problem is None:
+            repair_metric["answer_check"] = "repaired"
+            return _answered(state, repaired, [metric, repair_metric])
+        repair_metric["error"] = f"repaired {problem.removeprefix('the answer ')}"
+    repair_metric["answer_check"] = "templated"
+    return _answered(state, templated_answer(results), [metric, repair_metric])
+
+
+async def _repair(messages: list[BaseMessage], question: str, results: list[StepResult],
+                  context: Context) -> tuple[str | None, NodeMetric]:
+    schema = repair_schema(results)
+    params = GenerationParams(temperature=context.temperature, max_tokens=REPAIR_MAX_TOKENS)
+    try:
+        reply, metric = await call_model(
+            "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
+            messages=messages, constraint=JsonSchema(schema), local_only=context.local_only)
+    except ReplyCutOff as exc:
+        return None, _failed_answer_metric(exc)
+    try:
+        return str(schema.model_validate_json(str(reply.content)).model_dump()["answer"]), metric
+    except ValidationError:
+        metric["error"] = "the repaired answer was cut off"
+        return None, metric
+
+
+def _failed_answer_metric(exc: ReplyCutOff) -> NodeMetric:
+    return NodeMetric(node="write_answer", backend=exc.backend, latency_ms=0.0,
+                      prompt_tokens=0, completion_tokens=0, cached_tokens=0, status="error",
+                      error=str(exc.args[0]))
+
+
+def _answered(state: PlanExecuteState, answer: str,
+              metrics: list[NodeMetric]) -> dict[str, Any]:
+    summary = summarize([*state.get("metrics", []), *metrics])
+    return {"answer": answer, "metrics": metrics, "summary": summary}

@@ -71,7 +71,7 @@ def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
         else Annotated[Union[tuple(steps)], Field(discriminator="tool")]  # noqa: UP007
     )
     return create_model(
-        "Plan", steps=(list[step_type], Field(min_length=1, max_length=max_steps))
+        "Plan", steps=(list[step_type], Field(max_length=max_steps))
     )
 
 

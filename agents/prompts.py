@@ -9,6 +9,7 @@ Worked examples are there because small models do not plan without them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -27,11 +28,16 @@ __all__ = [
     "PLANNER_EXAMPLES",
     "PLANNER_SYSTEM",
     "answer_request",
+    "fact_line",
     "plan_request",
 ]
 
 PLANNER_SYSTEM = """You plan which tools answer a question. Reply with JSON only.
-Use as few steps as the question needs; each step calls one tool.
+Each step calls one tool. Rules:
+- A change of units always uses unit_convert, never the calculator.
+- Arithmetic, percentages included, is one calculator expression: 15% of 80 is 15 / 100 * 80.
+- A question with two parts gets one step for each part.
+- A question no tool can answer gets no steps.
 Tools:
 {tools}
 
@@ -39,9 +45,8 @@ Examples:
 {examples}"""
 
 # (question, steps): an example is shown only when every tool it uses is enabled.
-# (question, steps): an example is shown only when every tool it uses is enabled.
-# All are single-step: a 135M model shown a two-step example pads every plan to two
-# steps. The plan schema still allows several steps for models that can use them.
+# None of them is a question of the evaluation set (tests/unit/test_eval_set.py).
+# One two-step example only: a 135M model shown more pads every plan to two steps.
 PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
     ("How many kilometres is 5 miles?",
      ({"tool": "unit_convert", "args": {"value": 5.0, "from_unit": "mi", "to_unit": "km"}},)),
@@ -51,18 +56,28 @@ PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
      ({"tool": "datetime", "args": {"timezone": "Asia/Tokyo", "offset_days": 0}},)),
     ("How much is 2 to the power 8?",
      ({"tool": "calculator", "args": {"expression": "2 ** 8"}},)),
-    ("What is 250 / 5?", ({"tool": "calculator", "args": {"expression": "250 / 5"}},)),
+    ("Pens cost $3 each. What do 14 pens and a $5 bag cost together?",
+     ({"tool": "calculator", "args": {"expression": "14 * 3 + 5"}},)),
+    ("What is 30% of 90?",
+     ({"tool": "calculator", "args": {"expression": "30 / 100 * 90"}},)),
+    ("How many inches are 3 metres?",
+     ({"tool": "unit_convert", "args": {"value": 3.0, "from_unit": "m", "to_unit": "in"}},)),
+    ("What is 9 * 6, and how many grams are 4 kg?",
+     ({"tool": "calculator", "args": {"expression": "9 * 6"}},
+      {"tool": "unit_convert", "args": {"value": 4.0, "from_unit": "kg", "to_unit": "g"}})),
+    ("Who wrote Romeo and Juliet?", ()),
     ("What is 12 * 9?", ({"tool": "calculator", "args": {"expression": "12 * 9"}},)),
 )
 
-ANSWER_SYSTEM = """Answer the question in one short sentence, using the tool results.
-Copy numbers and dates from the results exactly."""
+ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.
+Copy numbers and dates from the facts exactly; do not calculate anything yourself."""
 
 # One worked exchange, sent as a user turn and an assistant turn before the real
 # question: small models imitate a shown reply far better than a described one.
+# The facts read as plain statements, not as calls: a model shown "f(x) -> y"
+# writes its answer in that shape, with digits of its own.
 ANSWER_EXAMPLE = (
-    'Question: What is 12 * 9?\nTool results:\n1. calculator({"expression": "12 * 9"}) -> 108'
-    "\nAnswer:",
+    "Question: What is 12 * 9?\nFacts:\n- 12 * 9 = 108\nAnswer:",
     "12 * 9 is 108.",
 )
 
@@ -72,20 +87,30 @@ def plan_request(question: str) -> str:
     return f"Question: {question}\nPlan:"
 
 
-def answer_request(question: str, results: list[tuple[str, dict[str, Any], str, str]]) -> str:
+def fact_line(tool: str, args: dict[str, Any], status: str, output: str) -> str:
+    """Render one tool result as a plain statement for the answer prompt.
+
+    The calculator's output is a bare number, so its expression is restated; the
+    other tools' outputs say what they are about.
+    """
+    if status != "ok":
+        return f"- {tool} could not answer: {output}"
+    expression = args.get("expression") if tool == "calculator" else None
+    return f"- {expression} = {output}" if expression else f"- {output}"
+
+
+def answer_request(question: str,
+                   results: Sequence[tuple[str, dict[str, Any], str, str]]) -> str:
     """Format the user turn that asks for the final answer.
 
     Args:
         question: the user's question.
         results: (tool, args, status, output) for each step, in plan order.
     """
-    lines = [f"Question: {question}", "Tool results:"]
-    for number, (tool, args, status, output) in enumerate(results, start=1):
-        rendered_args = json.dumps(args, sort_keys=True, ensure_ascii=False)
-        verdict = output if status == "ok" else f"error: {output}"
-        lines.append(f"{number}. {tool}({rendered_args}) -> {verdict}")
+    lines = [f"Question: {question}", "Facts:"]
+    lines += [fact_line(*result) for result in results]
     if not results:
-        lines.append("(no tool was run)")
+        lines.append("- (none: answer from what you know)")
     lines.append("Answer:")
     return "\n".join(lines)
 
@@ -146,10 +171,18 @@ def draft_request(tool: str, planned: dict[str, Any],
     return "\n".join(lines)
 
 
-def replan_request(question: str, failures: list[tuple[str, dict[str, Any], str]]) -> str:
-    """Format the planner's user turn after a plan failed: the question, then what failed."""
+def replan_request(question: str, failures: list[tuple[str, dict[str, Any], str]],
+                   problems: Sequence[str] = ()) -> str:
+    """Format the planner's user turn after a plan failed: the question, then what failed.
+
+    Args:
+        question: the user's question.
+        failures: (tool, args, error) of each failed step of the last round.
+        problems: why earlier plans were unusable; the last two are shown.
+    """
     lines = [f"Question: {question}", "An earlier plan failed:"]
     lines += [f"- {tool}({json.dumps(args, sort_keys=True, ensure_ascii=False)}) -> {error}"
               for tool, args, error in failures]
+    lines += [f"- {problem}" for problem in problems[-2:]]
     lines.append("Plan again, avoiding those errors.\nPlan:")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NotRequired
 from typing_extensions import TypedDict
 
 from agents.metrics import NodeMetric
+from agents.voting import Candidate, Vote
 from tools.runner import ToolResult
 
 __all__ = [
@@ -59,6 +60,8 @@ class PlanExecuteOutput(TypedDict):
     problems: list[str]
     round: int
     summary: dict[str, dict[str, float]]
+    candidates: list[Candidate]
+    vote: Vote
 
 
 class PlanExecuteState(TypedDict):
@@ -72,6 +75,8 @@ class PlanExecuteState(TypedDict):
     round: NotRequired[int]
     answer: NotRequired[str]
     summary: NotRequired[dict[str, dict[str, float]]]
+    candidates: NotRequired[list[Candidate]]
+    vote: NotRequired[Vote]
 
 
 class StepInput(TypedDict):

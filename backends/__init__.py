@@ -16,6 +16,7 @@ from backends.errors import (
     GraphConfigError,
     InvalidRequest,
     ModelFileError,
+    ReplyCutOff,
     ToolArgumentError,
     ToolError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "GraphConfigError",
     "InvalidRequest",
     "ModelFileError",
+    "ReplyCutOff",
     "RouterConfig",
     "ToolArgumentError",
     "ToolError",

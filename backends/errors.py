@@ -9,6 +9,7 @@ to react to a kind of failure catch the narrowest class, never by message text::
         BackendTimeout              no answer in time: try the next backend
         ContextTooLong              prompt exceeds the context window
         InvalidRequest              the server refused the request as malformed
+          ReplyCutOff               the reply hit its token limit before it was complete
       EngineStartError              the embedded engine could not start
       ModelFileError                the GGUF model file is missing, corrupt or unfetchable
       ToolError                     a tool could not do what was asked
@@ -32,6 +33,7 @@ __all__ = [
     "GraphConfigError",
     "InvalidRequest",
     "ModelFileError",
+    "ReplyCutOff",
     "ToolArgumentError",
     "ToolError",
 ]
@@ -81,6 +83,14 @@ class ContextTooLong(BackendError):
 
 class InvalidRequest(BackendError):
     """The backend rejected the request itself; retrying elsewhere will not help."""
+
+
+class ReplyCutOff(InvalidRequest):
+    """The model's reply reached its token limit before it was complete (say, open JSON).
+
+    Another backend would be cut off the same way, so the chain does not move on;
+    the node that asked may retry with another seed or plan again.
+    """
 
 
 class EngineStartError(AppError):

@@ -27,6 +27,7 @@ from backends.errors import (
     BackendUnavailable,
     ContextTooLong,
     InvalidRequest,
+    ReplyCutOff,
 )
 from backends.settings import GenerationParams, RemoteBackend
 
@@ -148,8 +149,14 @@ def translate_openai_error(
     if isinstance(exc, json.JSONDecodeError):
         # The SDK lets a garbled 200 body escape as a raw JSONDecodeError.
         return BackendUnavailable(f"the server sent a malformed body: {exc}", **where)
-    if isinstance(exc, openai.APIResponseValidationError | openai.LengthFinishReasonError):
-        return InvalidRequest(f"unusable response: {exc}", **where)
+    if isinstance(exc, openai.LengthFinishReasonError):
+        used = getattr(getattr(getattr(exc, "completion", None), "usage", None),
+                       "completion_tokens", None)
+        limit = f"its {used}-token limit" if used else "its token limit"
+        return ReplyCutOff(f"the model's reply reached {limit} before it was complete",
+                           **where)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return InvalidRequest("the server's reply does not have the shape of the API", **where)
     if isinstance(exc, openai.OpenAIError):
         return BackendUnavailable(f"{type(exc).__name__}: {exc}", **where)
     return None

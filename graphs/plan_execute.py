@@ -1,7 +1,10 @@
 """Plan-and-execute: a JSON plan, its steps in parallel dependency waves, an answer.
 
 START -> write_plan -(Send per ready step)-> execute_step -> schedule_steps
-      -> (next wave | write_plan to replan | write_answer) ; write_answer -> END
+      -> (next wave | write_plan to replan | choose_result) -> write_answer -> END
+
+write_plan draws ``plan_samples`` plans and merges the distinct ones, so the steps
+of every candidate fan out together; choose_result votes on their results.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agents.context import Context
 from agents.plan_execute import (
+    choose_result,
     execute_step,
     route_steps,
     schedule_steps,
@@ -36,21 +40,23 @@ def build_plan_execute() -> PlanExecuteBuilder:
     builder.add_node("write_plan", sync_and_async(write_plan))
     builder.add_node("execute_step", sync_and_async(execute_step), input_schema=StepInput)
     builder.add_node("schedule_steps", sync_and_async(schedule_steps))
+    builder.add_node("choose_result", sync_and_async(choose_result))
     builder.add_node("write_answer", sync_and_async(write_answer))
     builder.add_edge(START, "write_plan")
     # Parallel branches meet in schedule_steps, so the next wave is decided once.
     builder.add_edge("execute_step", "schedule_steps")
-    # A fresh plan has no results yet, so it can only start steps or, if empty, answer.
-    builder.add_conditional_edges("write_plan", route_steps, ["execute_step", "write_answer"])
-    builder.add_conditional_edges("schedule_steps", route_steps,
-                                  ["execute_step", "write_plan", "write_answer"])
+    # An empty plan (no usable sample) is replanned, or answered as not doable.
+    destinations = ["execute_step", "write_plan", "choose_result"]
+    builder.add_conditional_edges("write_plan", route_steps, destinations)
+    builder.add_conditional_edges("schedule_steps", route_steps, destinations)
+    builder.add_edge("choose_result", "write_answer")
     builder.add_edge("write_answer", END)
     return builder
 
 
-# One plan, at most 8 steps in as many waves (2 supersteps each), replanned at most
-# 3 times, then the answer: well under this, so hitting it means a bug, not a budget.
-RECURSION_LIMIT = 100
+# Up to 8 sampled plans of 8 steps, run one at a time at worst (2 supersteps a step),
+# in at most 4 rounds, plus the vote and the answer: hitting this means a bug.
+RECURSION_LIMIT = 2 * 8 * 8 * 4 + 10
 
 graph = build_plan_execute().compile(name="plan_execute").with_config(
     recursion_limit=RECURSION_LIMIT)

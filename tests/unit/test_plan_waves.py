@@ -34,9 +34,11 @@ def to_m(*depends_on: int) -> dict:
 def servers(tmp_path: Path, monkeypatch):
     started: dict[str, FaultyServer] = {}
 
-    def configure(planner: list, drafter: list = (), answers: int = 1) -> dict:
+    def configure(planner: list, drafter: list = (), answers: int = 1,
+                  answer: str = "done") -> dict:
+        # "done" states no result, so each answer is also asked for once repaired.
         scripts = {"planner": planner, "drafter": list(drafter),
-                   "answer": [ok(chat_completion("done"))] * answers}
+                   "answer": [ok(chat_completion(answer))] * answers * 2}
         for name, script in scripts.items():
             started[name] = FaultyServer(script)
             started[name].start()
@@ -117,15 +119,19 @@ async def test_step_whose_input_failed_is_not_run(servers):
 
 
 async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
-    servers([ok(plan(to_m(1), calc("1 + 1")))])
-    state = await graph.ainvoke({"question": "q"})
+    # Drawn again with a fresh seed, then replanned (twice again): always unusable.
+    s = servers([ok(plan(to_m(1), calc("1 + 1")))] * 4)
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
     assert state["plan"] == [] and state["tool_results"] == []
     assert "step 0 depends on step 1" in state["problems"][0]
+    assert len(s["planner"].requests) == 4
+    assert state["answer"].startswith("I could not answer this")
 
 
 async def test_final_state_summarises_every_call(servers):
-    servers([ok(plan(calc("17 * 23")))])
+    servers([ok(plan(calc("17 * 23")))], answer="17 * 23 is 391.")
     state = await graph.ainvoke({"question": "q"})
     summary = state["summary"]
-    assert summary["total"]["calls"] == len(state["metrics"]) == 3
-    assert set(summary) == {"write_plan", "execute_step", "write_answer", "total"}
+    assert summary["total"]["calls"] == len(state["metrics"]) == 4
+    assert set(summary) == {"write_plan", "execute_step", "choose_result", "write_answer",
+                            "total"}

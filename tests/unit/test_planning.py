@@ -19,8 +19,11 @@ def test_plan_accepts_registered_tools_with_their_own_arguments():
                                              "args": {"expression": "17 * 23"}}
 
 
+def test_a_plan_may_have_no_steps_for_a_question_no_tool_answers():
+    assert plan_model(ALL, 4).model_validate({"steps": []}).model_dump() == {"steps": []}
+
+
 @pytest.mark.parametrize("steps", [
-    [],
     [{"tool": "shell", "args": {"command": "ls"}}],
     [{"tool": "calculator", "args": {"timezone": "UTC"}}],
     [{"tool": "calculator", "args": {"expression": "1", "extra": 1}}],

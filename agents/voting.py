@@ -1,0 +1,98 @@
+"""Self-consistency over sampled plans: merge the distinct ones, vote on their results.
+
+k plans drawn for one question often repeat; each distinct plan runs once, its
+steps laid end to end in one merged plan so that all of them fan out together.
+The vote is over what the plans *found* (their tool results' values), not over
+how they were written: two plans that compute 266 differently agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from agents.answer_check import key_value
+
+__all__ = ["Candidate", "Vote", "merge_plans", "vote"]
+
+
+class Candidate(TypedDict):
+    """One distinct sampled plan: where its steps sit in the merged plan, who drew it."""
+
+    steps: list[int]
+    samples: list[int]
+
+
+class Vote(TypedDict):
+    """The outcome of voting: the winning candidate, its votes and its lead."""
+
+    winner: int
+    votes: int
+    margin: int
+    samples: int
+    outcomes: int
+    usable: int
+
+
+def merge_plans(plans: Sequence[Sequence[Mapping[str, Any]]]
+                ) -> tuple[list[dict[str, Any]], list[Candidate]]:
+    """Return one plan running each distinct plan once, and the candidates it holds.
+
+    ``plans`` are the parsed samples in the order drawn; a plan's ``depends_on``
+    indexes are shifted to where its steps land in the merged plan.
+    """
+    merged: list[dict[str, Any]] = []
+    candidates: list[Candidate] = []
+    seen: dict[str, int] = {}
+    for sample, plan in enumerate(plans):
+        key = json.dumps(list(plan), sort_keys=True)
+        if key in seen:
+            candidates[seen[key]]["samples"].append(sample)
+            continue
+        seen[key] = len(candidates)
+        offset = len(merged)
+        merged += [{**step, "depends_on": [d + offset for d in step.get("depends_on", [])]}
+                   for step in plan]
+        candidates.append(Candidate(steps=list(range(offset, len(merged))), samples=[sample]))
+    return merged, candidates
+
+
+def _outcome(outputs: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted(key_value(output) or output.strip() for output in outputs))
+
+
+def vote(candidates: Sequence[Candidate],
+         results: Mapping[int, Mapping[str, Any]]) -> Vote:
+    """Pick the candidate whose results most samples agree on.
+
+    Only candidates whose every step succeeded vote, with one vote per sample that
+    drew them. Ties go to the outcome drawn first (with greedy decoding first,
+    that is the model's own best guess). With no usable candidate, the first one
+    drawn wins with no votes.
+    """
+    tally: dict[tuple[str, ...], list[int]] = {}
+    for index, candidate in enumerate(candidates):
+        steps = [results.get(step) for step in candidate["steps"]]
+        if not steps or any(r is None or r["status"] != "ok" for r in steps):
+            continue
+        outcome = _outcome([str(r["output"]) for r in steps if r is not None])
+        tally.setdefault(outcome, []).append(index)
+    total = sum(len(c["samples"]) for c in candidates)
+    if not tally:
+        return Vote(winner=0, votes=0, margin=0, samples=total, outcomes=0, usable=0)
+
+    def strength(members: list[int]) -> tuple[int, int]:
+        votes = sum(len(candidates[i]["samples"]) for i in members)
+        first = min(min(candidates[i]["samples"]) for i in members)
+        return votes, -first
+
+    ranked = sorted(tally.values(), key=strength, reverse=True)
+    top = strength(ranked[0])[0]
+    runner_up = strength(ranked[1])[0] if len(ranked) > 1 else 0
+    winner = min(ranked[0], key=lambda i: min(candidates[i]["samples"]))
+    usable = sum(len(candidates[i]["samples"]) for members in ranked for i in members)
+    return Vote(winner=winner, votes=top, margin=top - runner_up, samples=total,
+                outcomes=len(ranked), usable=usable)

@@ -1,0 +1,155 @@
+"""plan_execute against scripted servers: bad model output never ends a run, answers
+never contradict their tool results, and k plans are sampled and voted on.
+
+The planner and answer servers are loopback stand-ins answering scripted bodies,
+so each fault is forced exactly; the tools run for real.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.context import Context
+from backends.router import reset_breakers
+from graphs.plan_execute import graph
+from tests.wire.config import vllm_at, write_backends
+from tests.wire.faulty import FaultyServer, chat_completion, ok
+
+
+def plan_text(*expressions: str) -> str:
+    return json.dumps({"steps": [{"tool": "calculator", "args": {"expression": e},
+                                  "depends_on": []} for e in expressions]})
+
+
+def choices(*texts: str) -> dict:
+    body = chat_completion(texts[0])
+    body["choices"] = [{"index": i, "message": {"role": "assistant", "content": t},
+                        "finish_reason": "stop"} for i, t in enumerate(texts)]
+    return body
+
+
+@pytest.fixture
+def servers(tmp_path: Path, monkeypatch):
+    started: dict[str, FaultyServer] = {}
+
+    def configure(planner: list, answer: list, *, planner_kind: str = "vllm",
+                  **planner_settings) -> dict[str, FaultyServer]:
+        for name, script in {"planner": planner, "answer": answer}.items():
+            started[name] = FaultyServer(script)
+            started[name].start()
+        backends = {
+            "planner-server": {**vllm_at(started["planner"].base_url, max_retries=0),
+                               "kind": planner_kind, **planner_settings},
+            "answer-server": vllm_at(started["answer"].base_url, max_retries=0),
+        }
+        path = write_backends(tmp_path, backends, {"planner": ["planner-server"],
+                                                   "answer": ["answer-server"],
+                                                   "drafter": ["planner-server"]})
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+        reset_breakers()
+        return started
+
+    yield configure
+    for server in started.values():
+        server.stop()
+
+
+def answer_metric(state: dict) -> dict:
+    return [m for m in state["metrics"] if m["node"] == "write_answer"][-1]
+
+
+async def test_a_plan_cut_at_its_token_limit_is_redrawn_replanned_then_answered(servers):
+    # SGLang's OpenAI path parses json_schema replies, so the SDK raises on a cut reply.
+    runaway = chat_completion('{"steps": [{"tool": "calculator", "args": {"expression": '
+                              '"1234567890123', finish="length")
+    s = servers([ok(runaway)] * 4, [], planner_kind="sglang")
+    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
+    assert len(s["planner"].requests) == 4, "drawn twice in each of two rounds"
+    assert state["answer"].startswith("I could not answer this")
+    assert state["plan"] == [] and state["tool_results"] == []
+    assert any("cut off" in p for p in state["problems"])
+    shown = state["answer"] + " ".join(state["problems"])
+    assert "CompletionUsage" not in shown and "Error code" not in shown
+    assert answer_metric(state)["answer_check"] == "templated"
+
+
+async def test_a_garbled_plan_is_drawn_again_with_a_fresh_seed(servers):
+    s = servers([ok(chat_completion('{"steps": [{"tool": "calc')),
+                 ok(chat_completion(plan_text("38 * 7")))],
+                [ok(chat_completion("Seven tickets cost 266 dollars."))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    first, second = (r.json() for r in s["planner"].requests)
+    assert first["seed"] != second["seed"] and second["temperature"] > 0
+    assert state["answer"] == "Seven tickets cost 266 dollars."
+    assert "not a valid plan" in state["problems"][0]
+
+
+async def test_an_answer_contradicting_its_tool_result_is_repaired(servers):
+    s = servers([ok(chat_completion(plan_text("38 * 7")))],
+                [ok(chat_completion("38 * 7 is 214.")),
+                 ok(chat_completion('{"answer": "Seven tickets cost 266 dollars."}'))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    assert state["answer"] == "Seven tickets cost 266 dollars."
+    assert answer_metric(state)["answer_check"] == "repaired"
+    assert "214" in [m for m in state["metrics"] if m["node"] == "write_answer"][0]["error"]
+    pattern = (s["answer"].requests[1].json()["structured_outputs"]["json"]
+               ["properties"]["answer"]["pattern"])
+    assert "266" in pattern and "214" not in pattern
+
+
+async def test_an_answer_that_fails_its_repair_too_states_the_results(servers):
+    servers([ok(chat_completion(plan_text("38 * 7")))],
+            [ok(chat_completion('1. calculator({"expression": "38 * 7"}) -> 214')),
+             ok(chat_completion('{"answer": "266. 266"}'))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    assert state["answer"] == "38 * 7 = 266."
+    assert answer_metric(state)["answer_check"] == "templated"
+
+
+async def test_a_faithful_answer_passes_with_one_call(servers):
+    s = servers([ok(chat_completion(plan_text("38 * 7")))],
+                [ok(chat_completion("Seven tickets cost $266."))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    assert answer_metric(state)["answer_check"] == "passed"
+    assert len(s["answer"].requests) == 1
+
+
+async def test_k_samples_come_from_one_request_with_n_where_the_engine_has_it(servers):
+    s = servers([ok(choices(plan_text("38 * 7"), plan_text("38 + 7"), plan_text("7 * 38")))],
+                [ok(chat_completion("Seven tickets cost 266 dollars."))])
+    events = [e async for e in graph.astream(
+        {"question": "What do 7 tickets at 38 dollars cost?"}, stream_mode="custom",
+        context=Context(plan_samples=3))]
+    [request] = s["planner"].requests
+    assert request.json()["n"] == 3 and request.json()["temperature"] == 0.7
+    [vote] = [e for e in events if e["event"] == "vote"]
+    assert vote["votes"] == 2 and vote["margin"] == 1 and vote["outcomes"] == 2
+    [ready] = [e for e in events if e["event"] == "plan_ready"]
+    assert ready["samples"] == 3 and ready["distinct"] == 3
+
+
+async def test_k_samples_are_concurrent_seeded_requests_elsewhere(servers):
+    s = servers([ok(chat_completion(plan_text("38 * 7")))] * 2
+                + [ok(chat_completion(plan_text("38 + 7")))],
+                [ok(chat_completion("Seven tickets cost 266 dollars."))],
+                capabilities={"parallel_sampling": False})
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=Context(plan_samples=3))
+    bodies = [r.json() for r in s["planner"].requests]
+    assert len(bodies) == 3 and all(b.get("n") in (None, 1) for b in bodies)
+    assert len({b["seed"] for b in bodies}) == 3
+    assert len(state["candidates"]) == 2, "two samples drew the same plan: it ran once"
+    assert len(state["tool_results"]) == 2
+    assert state["vote"]["votes"] == 2 and state["answer"] == "Seven tickets cost 266 dollars."
+    [plan_metric] = [m for m in state["metrics"] if m["node"] == "write_plan"]
+    assert plan_metric["samples"] == 3 and plan_metric["completion_tokens"] == 3
+
+
+async def test_a_plan_with_no_steps_is_answered_from_the_model(servers):
+    servers([ok(chat_completion('{"steps": []}'))],
+            [ok(chat_completion("Paris is the capital of France."))])
+    state = await graph.ainvoke({"question": "What is the capital of France?"})
+    assert state["answer"] == "Paris is the capital of France."
+    assert state["tool_results"] == [] and state["round"] == 0
+    assert answer_metric(state)["answer_check"] == "passed"

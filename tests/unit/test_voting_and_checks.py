@@ -1,0 +1,123 @@
+import re
+
+import pytest
+
+from agents.answer_check import (
+    answer_pattern,
+    leaks_trace,
+    missing_values,
+    unsupported_values,
+)
+from agents.answering import answer_problem, templated_answer
+from agents.voting import merge_plans, vote
+
+
+def step(expression: str, *depends_on: int) -> dict:
+    return {"tool": "calculator", "args": {"expression": expression},
+            "depends_on": list(depends_on)}
+
+
+def ok(output: str) -> dict:
+    return {"status": "ok", "output": output}
+
+
+def test_merge_runs_each_distinct_plan_once_and_shifts_dependencies():
+    merged, candidates = merge_plans([[step("1 + 1")], [step("2 * 3"), step("0", 0)],
+                                      [step("1 + 1")]])
+    assert [s["args"]["expression"] for s in merged] == ["1 + 1", "2 * 3", "0"]
+    assert merged[2]["depends_on"] == [1]
+    assert candidates == [{"steps": [0], "samples": [0, 2]},
+                          {"steps": [1, 2], "samples": [1]}]
+
+
+def test_vote_counts_samples_and_agrees_on_values_not_plans():
+    candidates = [{"steps": [0], "samples": [0]}, {"steps": [1], "samples": [1, 3]},
+                  {"steps": [2], "samples": [2]}]
+    results = {0: ok("266"), 1: ok("45"), 2: ok("266")}
+    outcome = vote(candidates, results)
+    # Candidates 0 and 2 both found 266 (say 38 * 7 and 7 * 38): they agree, 2 votes to 2.
+    assert outcome["winner"] == 0 and outcome["votes"] == 2 and outcome["margin"] == 0
+    assert outcome["outcomes"] == 2 and outcome["samples"] == 4
+
+
+def test_vote_majority_wins_over_the_first_sample():
+    candidates = [{"steps": [0], "samples": [0]}, {"steps": [1], "samples": [1, 2]}]
+    outcome = vote(candidates, {0: ok("214"), 1: ok("266")})
+    assert outcome["winner"] == 1 and outcome["votes"] == 2 and outcome["margin"] == 1
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_a_tie_goes_to_the_outcome_drawn_first_whatever_the_candidate_order(order):
+    first = {"steps": [0], "samples": [0]}
+    second = {"steps": [1], "samples": [1]}
+    candidates = [first, second] if order == (0, 1) else [second, first]
+    outcome = vote(candidates, {0: ok("10"), 1: ok("20")})
+    assert candidates[outcome["winner"]] is first and outcome["margin"] == 0
+
+
+def test_failed_candidates_do_not_vote():
+    candidates = [{"steps": [0], "samples": [0, 1, 2]}, {"steps": [1], "samples": [3]}]
+    outcome = vote(candidates, {0: {"status": "error", "output": "division by zero"},
+                                1: ok("4")})
+    assert outcome["winner"] == 1 and outcome["usable"] == 1 and outcome["votes"] == 1
+
+
+def test_no_usable_candidate_gives_a_vote_with_no_votes():
+    outcome = vote([{"steps": [0], "samples": [0]}], {0: {"status": "error", "output": "x"}})
+    assert outcome == {"winner": 0, "votes": 0, "margin": 0, "samples": 1, "outcomes": 0,
+                       "usable": 0}
+
+
+@pytest.mark.parametrize(("answer", "sources", "unsupported"), [
+    ("38 * 7 is 214.", ["38 * 7", "266"], ["214"]),
+    ("38 * 7 is 266.", ["38 * 7", "266"], []),
+    ("That is 1,234 metres.", ["1234"], []),
+    ("About 8.05 km.", ["5 mi = 8.04672 km"], []),
+    ("About 8.0 km.", ["5 mi = 8.04672 km"], []),
+    ("About 8.1 km.", ["5 mi = 8.04672 km"], ["8.1"]),
+    ("About 8.06 km.", ["5 mi = 8.04672 km"], ["8.06"]),
+    ("It is 15%.", ["0.15"], []),
+    ("It is 267.", ["266"], ["267"]),
+    ("In 45 days: 2027-01-16.", ["in 45 days: 2027-01-16 (Saturday)"], []),
+    ("It will be 2027-12-02.", ["2026-12-02T06:16:51+00:00; in 45 days: 2027-01-16"],
+     ["2027-12-02"]),
+    ("The answer is 266.0.", ["266"], []),
+])
+def test_unsupported_values(answer, sources, unsupported):
+    assert unsupported_values(answer, sources) == unsupported
+
+
+def test_trace_leaks():
+    assert leaks_trace('1. calculator({"expression": "38 * 7"}) -> 214')
+    assert leaks_trace("the result -> 266")
+    assert not leaks_trace("Seven tickets cost 266 dollars.")
+
+
+def test_missing_values_are_each_results_own_value():
+    outputs = ["266", "3 km = 3000 m", "2026-12-02T06:00:00+00:00; in 7 days: 2026-12-09"]
+    assert missing_values("266 and 3000 m, on 2026-12-09", outputs) == []
+    assert missing_values("266", outputs) == ["3000", "2026-12-09"]
+
+
+@pytest.mark.parametrize(("text", "allowed"), [
+    ("Seven tickets cost 266 dollars.", True),
+    ("266", True),
+    ("It is 266.7", False),
+    ("It is 2667", False),
+    ("It is 214", False),
+    ("no number at all", False),
+    ('calculator({"expression": 1}) -> 266', False),
+])
+def test_the_repair_pattern_admits_only_the_results_values(text, allowed):
+    assert bool(re.fullmatch(answer_pattern(["266"]), text)) is allowed
+
+
+def test_answer_problems_name_what_is_wrong():
+    results = [{"tool": "calculator", "args": {"expression": "38 * 7"}, "status": "ok",
+                "output": "266", "latency_ms": 0.0, "round": 0, "step": 0}]
+    assert "214" in answer_problem("It is 214.", "q", results)
+    assert "leaves out 266" in answer_problem("Seven tickets.", "q", results)
+    assert "trace" in answer_problem("calculator({}) -> 266", "q", results)
+    assert answer_problem("266. 266", "q", results) == "the answer is not a sentence"
+    assert answer_problem("They cost 266 dollars.", "q", results) is None
+    assert templated_answer(results) == "38 * 7 = 266."
