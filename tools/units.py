@@ -218,7 +218,9 @@ def describe_conversion(value: float, from_unit: str, to_unit: str) -> str:
 class UnitArgs(ToolArgs):
     """Arguments of the unit_convert tool."""
 
-    value: float = Field(allow_inf_nan=False, description="The number to convert, e.g. 3.5.")
+    # Bounded so a constrained decoder cannot write a runaway number.
+    value: float = Field(allow_inf_nan=False, ge=-1e15, le=1e15,
+                         description="The number to convert, e.g. 3.5.")
     from_unit: str = Field(
         min_length=1, max_length=40, description="Unit of the value, e.g. km, lb, °C, GiB, min."
     )

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -113,3 +115,35 @@ def test_every_graph_carries_a_recursion_limit_covering_its_budgets():
     steps, replans = LIMITS["max_plan_steps"][1], LIMITS["max_replans"][1]
     assert plan_execute.config["recursion_limit"] >= 2 + (replans + 1) * (1 + 2 * steps)
     assert router.config["recursion_limit"] >= 5 and chat.config["recursion_limit"] >= 1
+
+
+def _unbounded(node, defs, path="Plan"):
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        yield from _unbounded(defs[name], defs, f"{path}->{name}")
+        return
+    kind = node.get("type")
+    # A pattern with no open repetition fixes the length too.
+    fixed = "enum" in node or "const" in node or (
+        "pattern" in node and not re.search(r"[*+]|\{\d+,\}", node["pattern"]))
+    if kind == "string" and "maxLength" not in node and not fixed:
+        yield f"{path}: string without maxLength"
+    if kind == "array" and "maxItems" not in node:
+        yield f"{path}: array without maxItems"
+    if kind in ("number", "integer") and not (
+            {"minimum", "exclusiveMinimum"} & set(node)
+            and {"maximum", "exclusiveMaximum"} & set(node)):
+        yield f"{path}: {kind} without bounds"
+    for name, sub in node.get("properties", {}).items():
+        yield from _unbounded(sub, defs, f"{path}.{name}")
+    for key in ("items", "anyOf", "oneOf", "allOf"):
+        subs = node.get(key, [])
+        for i, sub in enumerate(subs if isinstance(subs, list) else [subs]):
+            yield from _unbounded(sub, defs, f"{path}[{key}{i}]")
+
+
+def test_every_value_a_plan_can_hold_is_bounded_in_the_grammar():
+    # A decoder constrained by an unbounded number or string can run on to the token
+    # limit (seen with a 0.5B model); every tool the planner may get is covered.
+    schema = plan_model(tuple(sorted(TOOLS)), MAX_PLAN_STEPS).model_json_schema()
+    assert list(_unbounded(schema, schema.get("$defs", {}))) == []
