@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from agent_router.process_group import group_rss_mb, stop_group
 from agent_router.vllm_setup import (
     check_cpu,
     check_memory,
@@ -41,7 +42,7 @@ from backends.config import cache_dir
 from backends.errors import EngineStartError
 from backends.model_file import resolve_model_path
 
-__all__ = ["VLLMServer", "free_port", "group_rss_mb", "prepare", "running", "serve",
+__all__ = ["VLLMServer", "free_port", "prepare", "running", "serve",
            "serve_command", "served_name", "server_env"]
 
 HOST = "127.0.0.1"
@@ -71,41 +72,6 @@ def serve_command(python: Path, model_dir: Path, *, port: int, served_name: str,
             "--port", str(port), "--served-model-name", served_name, "--dtype", "float32",
             "--enforce-eager", "--enable-prompt-tokens-details",
             "--max-model-len", str(max_model_len)]
-
-
-def _group_members(pgid: int, proc: Path = Path("/proc")) -> list[Path]:
-    """Return the ``/proc`` entries of the live (not zombie) processes in group ``pgid``."""
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # the process ended while we looked
-        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-        state, _, group = stat[stat.rindex(")") + 2:].split()[:3]
-        if int(group) == pgid and state != "Z":
-            members.append(entry)
-    return members
-
-
-def group_rss_mb(pgid: int, proc: Path = Path("/proc")) -> float:
-    """Return the resident memory, in MB, of every process in process group ``pgid``.
-
-    vLLM's ``/metrics`` reports only the API server; the engine worker that holds the
-    weights and the KV cache is a child process in the same group.
-    """
-    total_kb = 0
-    for entry in _group_members(pgid, proc):
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return round(total_kb / 1024, 1)
 
 
 @dataclass
@@ -203,25 +169,10 @@ class VLLMServer:
         """End the whole process group: SIGTERM, then SIGKILL after ``grace_s``."""
         if self.process is None:
             return
-        pgid = self.process.pid
-        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, grace_s)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and _group_alive(pgid, self.process):
-                time.sleep(0.1)
-            if not _group_alive(pgid, self.process):
-                break
+        stop_group(self.process, grace_s)
         self.process.wait()
         if self in _started:
             _started.remove(self)
-
-
-def _group_alive(pgid: int, leader: subprocess.Popen[bytes]) -> bool:
-    leader.poll()  # reap the leader: a zombie does not count
-    return bool(_group_members(pgid))
 
 
 @atexit.register

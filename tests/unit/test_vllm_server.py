@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from agent_router import cli, vllm_server
-from agent_router.vllm_server import VLLMServer, group_rss_mb, serve_command, server_env
+from agent_router.process_group import group_members, group_rss_mb
+from agent_router.vllm_server import VLLMServer, serve_command, server_env
 from agent_router.vllm_setup import (
     CUDA_LINKED,
     PACKAGES,
@@ -260,7 +261,7 @@ def test_ready_server_is_polled_then_its_whole_group_stopped(tmp_path):
         pgid = up.process.pid
         assert up.rss_mb() > group_rss_mb(-1)
     assert not server.alive()
-    assert not vllm_server._group_members(pgid)
+    assert not group_members(pgid)
     assert server not in vllm_server._started
 
 
@@ -270,7 +271,7 @@ def test_a_failed_start_shows_the_end_of_the_log(tmp_path):
         with vllm_server.running(server, timeout_s=120):
             pass
     assert server.process is not None
-    assert not vllm_server._group_members(server.process.pid)
+    assert not group_members(server.process.pid)
 
 
 def test_a_server_that_never_answers_times_out_and_is_stopped(tmp_path):
@@ -279,7 +280,7 @@ def test_a_server_that_never_answers_times_out_and_is_stopped(tmp_path):
         with vllm_server.running(server, timeout_s=1):
             pass
     assert server.process is not None
-    assert not vllm_server._group_members(server.process.pid)
+    assert not group_members(server.process.pid)
 
 
 def test_prepare_on_a_cpu_without_avx2_only_notes_it(monkeypatch, capsys):

@@ -53,8 +53,11 @@ async def test_a_killed_server_falls_back_then_its_breaker_closes_after_a_restar
                                       "breaker_cooldown_s": 1.0})
     chain = [cfg, embedded_cfg]
     story = [HumanMessage("Write a long story about a dragon.")]
-    long = GenerationParams(temperature=0, max_tokens=300)
-    call = asyncio.create_task(call_chain("kill", chain, lambda c: _ask(c, long, story, None)))
+    # Long enough on vLLM to be killed mid-way; a few tokens on the fallback.
+    params = {"vllm": GenerationParams(temperature=0, max_tokens=300),
+              embedded_cfg.name: GenerationParams(temperature=0, max_tokens=8)}
+    call = asyncio.create_task(call_chain(
+        "kill", chain, lambda c: _ask(c, params[c.name], story, None)))
     while await running_requests(vllm_server) < 1:
         assert not call.done(), "the request ended before the server was killed"
         await asyncio.sleep(0.2)

@@ -6,6 +6,7 @@ Generations stay a few tokens long: vLLM decodes 7-8 tokens a second on these CP
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import httpx
@@ -15,14 +16,15 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from agent_router.vllm_server import VLLMServer
-from agents.llm import _ask
+from agents.llm import _ask, call_model
 from backends.base import Choice, Grammar, JsonSchema, Regex
 from backends.chat import constrained_to, get_chat_model, model_info, translate_error
 from backends.errors import ContextTooLong
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams, VLLMBackend
 from bench.engines import prometheus_values
-from tests.vllm.conftest import MAX_MODEL_LEN
+from tests.vllm.conftest import MAX_MODEL_LEN, vllm_entry
+from tests.wire.config import write_backends
 
 GREEDY = GenerationParams(temperature=0, max_tokens=8)
 SKY = [HumanMessage("Is the sky blue? Answer yes or no.")]
@@ -106,18 +108,46 @@ async def test_an_overflow_moves_the_chain_to_the_larger_embedded_engine(
     assert reply.usage_metadata and reply.usage_metadata["input_tokens"] > MAX_MODEL_LEN
 
 
+def window_filler(server: VLLMServer, room: int) -> tuple[str, int]:
+    """Return a prompt that leaves ``room`` to ``room + 8`` tokens of the window free,
+    and the tokens it takes. A list of facts: on repeated words the model stops at once."""
+    def prompt(n: int) -> str:
+        return ("Here are facts. " + " ".join(f"Fact {i}: item {i} is red." for i in range(n))
+                + "\nList more facts like these.")
+
+    low, high = 1, MAX_MODEL_LEN
+    while low < high:  # the most facts that still leave ``room``
+        middle = (low + high + 1) // 2
+        if prompt_tokens(server, prompt(middle)) <= MAX_MODEL_LEN - room:
+            low = middle
+        else:
+            high = middle - 1
+    return prompt(low), prompt_tokens(server, prompt(low))
+
+
 async def test_an_output_budget_past_the_window_is_cut_silently(
         vllm_cfg: VLLMBackend, vllm_server: VLLMServer):
-    # Fill the window up to 6 tokens; ask for 64: vLLM answers 200 and stops at 6.
-    task = "\nNow write a long story about a dragon."
-    pad = MAX_MODEL_LEN - 6 - prompt_tokens(vllm_server, task)
-    text = "sea " * pad + task
-    text = "sea " * (pad - (prompt_tokens(vllm_server, text) - (MAX_MODEL_LEN - 6))) + task
-    assert prompt_tokens(vllm_server, text) == MAX_MODEL_LEN - 6
+    # The prompt leaves a few tokens; 64 are asked for: vLLM answers 200 with the few.
+    text, used = window_filler(vllm_server, 6)
     model = await get_chat_model(vllm_cfg, GenerationParams(temperature=0, max_tokens=64))
     reply = await model.ainvoke([HumanMessage(text)])
-    assert reply.usage_metadata and reply.usage_metadata["output_tokens"] <= 6
+    assert reply.usage_metadata and reply.usage_metadata["input_tokens"] == used
+    assert reply.usage_metadata["output_tokens"] == MAX_MODEL_LEN - used < 64
     assert reply.response_metadata["finish_reason"] == "length"
+
+
+@pytest.mark.xfail(strict=True, reason="the node metric does not record the finish reason "
+                                       "yet: see docs/vllm.md, Not done yet")
+async def test_the_silent_cut_shows_in_the_node_metric(
+        vllm_server: VLLMServer, vllm_cfg: VLLMBackend, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch):
+    path = write_backends(tmp_path, {"vllm": vllm_entry(vllm_server)})
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+    _, metric = await call_model(
+        "probe", chain="vllm", key="test", params=GenerationParams(temperature=0, max_tokens=64),
+        messages=[HumanMessage(window_filler(vllm_server, 6)[0])])
+    assert metric["backend"] == "vllm" and metric["completion_tokens"] < 64
+    assert metric.get("finish_reason") == "length", metric
 
 
 def test_the_process_tree_holds_more_memory_than_metrics_reports(vllm_server: VLLMServer):
