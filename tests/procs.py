@@ -2,7 +2,8 @@
 
 Every process a test starts goes through this module: ``started`` (a server for the
 length of a ``with`` block), ``spawn`` + ``stop`` (when a fixture needs the two apart)
-or ``run`` (a command that finishes, like ``subprocess.run``). Each child leads a new
+or ``run`` (a command that finishes, like ``subprocess.run``); ``track`` registers a
+child that product code started in a session of its own. Each child leads a new
 session (``start_new_session=True``), so it and whatever it forks form one process
 group, which ``stop`` ends as a whole: the child's stop signal (SIGTERM unless given)
 to the group, a grace period, then SIGKILL to the group.
@@ -52,6 +53,7 @@ __all__ = [
     "started",
     "stop",
     "stop_all",
+    "track",
 ]
 
 STOP_GRACE_S = 20.0  # generous: a loaded 2-core machine is slow to shut a server down
@@ -171,6 +173,23 @@ def spawn(args: Sequence[str], *, stop_signal: int = signal.SIGTERM,
             if (signum := _Signals.deferred) is not None:
                 _Signals.deferred = None
                 _interrupt(signum)  # the child is registered: stop_all will end it
+    return process
+
+
+def track(process: subprocess.Popen[Any], *,
+          stop_signal: int = signal.SIGTERM) -> subprocess.Popen[Any]:
+    """Register a child that other code started in a session of its own; return it.
+
+    For servers whose own code starts them (``agent_router.vllm_server.VLLMServer``):
+    once tracked, ``stop``, ``stop_all``, the signal handlers and ``leftovers`` treat it
+    as if ``spawn`` had started it, its group included. Call again after a restart.
+    """
+    if os.getsid(process.pid) != process.pid:
+        raise ValueError(f"pid {process.pid} does not lead a session of its own "
+                         "(start it with start_new_session=True)")
+    with _lock:
+        _running[process.pid] = (process, stop_signal)
+        _groups.add(process.pid)
     return process
 
 

@@ -73,6 +73,30 @@ def test_run_timeout_kills_the_whole_group_and_keeps_the_output():
     assert not alive(int(expired.value.stdout.split()[0]))
 
 
+def test_a_tracked_child_is_stopped_and_its_orphans_found():
+    process = procs.track(subprocess.Popen(FORKING, start_new_session=True,
+                                           stdout=subprocess.PIPE, text=True))
+    try:
+        leader, worker = pids_of_forking(process)
+        os.kill(leader, signal.SIGKILL)  # the worker is orphaned, reparented away from us
+        process.wait(timeout=READ_TIMEOUT_S)
+        assert worker in {leftover.pid for leftover in procs.leftovers()}
+        procs.stop_all()
+    finally:
+        procs.stop(process)
+    assert not alive(worker)
+
+
+def test_track_refuses_a_child_in_the_callers_session():
+    child = subprocess.Popen(["sleep", "600"])
+    try:
+        with pytest.raises(ValueError, match="session of its own"):
+            procs.track(child)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_spawn_refuses_to_share_the_callers_session():
     with pytest.raises(ValueError, match="new session"):
         procs.spawn(["true"], start_new_session=False)
