@@ -203,6 +203,8 @@ async def call_model(
     )
     metric = _metric(node, answered_by, attempts, started,
                      usage_counts(reply.usage_metadata), first_token)
+    if reply.response_metadata.get("finish_reason") == "length":
+        metric["finish_reason"] = "length"
     return reply, metric
 
 

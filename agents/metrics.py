@@ -25,6 +25,9 @@ class NodeMetric(TypedDict):
     error: NotRequired[str]
     ttft_ms: NotRequired[float]
     fallbacks: NotRequired[list[dict[str, Any]]]
+    # "length" when the reply stopped at its token budget: max_tokens, or the rest of the
+    # window where the server cut max_tokens silently (vLLM answers 200 and generates less).
+    finish_reason: NotRequired[str]
     samples: NotRequired[int]
     answer_check: NotRequired[Literal["passed", "repaired", "templated"]]
     vote: NotRequired[Vote]
