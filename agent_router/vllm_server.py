@@ -249,6 +249,7 @@ def serve(model: str | None = None, *, port: int = 0, max_model_len: int = DEFAU
     server = VLLMServer(python, model_dir, served_name(source or resolve_model_path()),
                         cache_dir() / "vllm-server.log", port or free_port(),
                         max_model_len=max_model_len, kv_cache_gb=kv_cache_gb)
+    server.log_path.unlink(missing_ok=True)  # the progress line shows this run's log only
     print(f"starting vLLM on {server.base_url} (log: {server.log_path})", file=sys.stderr)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
