@@ -46,7 +46,7 @@ from agents.metrics import NodeMetric, summarize
 from agents.planning import select_tools
 from backends.base import JsonSchema
 from backends.chat import capabilities
-from backends.errors import GraphConfigError
+from backends.errors import GraphConfigError, ReplyCutOff
 from backends.settings import GenerationParams
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tools
@@ -261,23 +261,34 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
             messages=messages, local_only=context.local_only,
             tools=[TOOLS[name] for name in tool_names])
     else:
-        schema = action_model(tool_names)
-        reply, metric = await call_model(
-            "think", chain=context.agent_backend, key="agent_backend", params=params,
-            messages=json_prompt(tool_names, state["messages"]), constraint=JsonSchema(schema),
-            local_only=context.local_only)
-        serial = sum(isinstance(m, AIMessage) for m in state["messages"])
-        try:
-            message = action_message(schema.model_validate_json(str(reply.content)),
-                                     f"call_{serial}_0", reply)
-        except ValidationError as exc:
-            # Decoding is constrained, so this means the reply was cut off (token limit).
-            message = AIMessage(f"The model's reply was not a valid action: "
-                                f"{exc.errors()[0]['msg']}.")
+        message, metric = await _json_action(tool_names, state, context, params)
     final = {} if message.tool_calls else {
         "answer": str(message.content).strip(),
         "summary": summarize([*state.get("metrics", []), metric])}
     return {"messages": [message], "steps": turns + 1, "metrics": [metric], **final}
+
+
+async def _json_action(tool_names: tuple[str, ...], state: ReactState, context: Context,
+                       params: GenerationParams) -> tuple[AIMessage, NodeMetric]:
+    schema = action_model(tool_names)
+    try:
+        reply, metric = await call_model(
+            "think", chain=context.agent_backend, key="agent_backend", params=params,
+            messages=json_prompt(tool_names, state["messages"]), constraint=JsonSchema(schema),
+            local_only=context.local_only)
+    except ReplyCutOff as exc:
+        metric = NodeMetric(node="think", backend=exc.backend, latency_ms=0.0, prompt_tokens=0,
+                            completion_tokens=0, cached_tokens=0, status="error",
+                            error=str(exc.args[0]))
+        return AIMessage(f"The model's reply was not a valid action: {exc.args[0]}."), metric
+    serial = sum(isinstance(m, AIMessage) for m in state["messages"])
+    try:
+        return action_message(schema.model_validate_json(str(reply.content)),
+                              f"call_{serial}_0", reply), metric
+    except ValidationError as exc:
+        # Decoding is constrained, so this means the reply was cut off (token limit).
+        return AIMessage(f"The model's reply was not a valid action: "
+                         f"{exc.errors()[0]['msg']}."), metric
 
 
 def route_after_think(state: ReactState) -> Literal["act", "__end__"]:

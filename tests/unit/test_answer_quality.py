@@ -13,6 +13,7 @@ import pytest
 from agents.context import Context
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
+from graphs.react_agent import graph as react_agent
 from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, ok
 
@@ -34,6 +35,7 @@ def servers(tmp_path: Path, monkeypatch):
     started: dict[str, FaultyServer] = {}
 
     def configure(planner: list, answer: list, *, planner_kind: str = "vllm",
+                  answer_settings: dict | None = None,
                   **planner_settings) -> dict[str, FaultyServer]:
         for name, script in {"planner": planner, "answer": answer}.items():
             started[name] = FaultyServer(script)
@@ -41,7 +43,8 @@ def servers(tmp_path: Path, monkeypatch):
         backends = {
             "planner-server": {**vllm_at(started["planner"].base_url, max_retries=0),
                                "kind": planner_kind, **planner_settings},
-            "answer-server": vllm_at(started["answer"].base_url, max_retries=0),
+            "answer-server": {**vllm_at(started["answer"].base_url, max_retries=0),
+                              **(answer_settings or {})},
         }
         path = write_backends(tmp_path, backends, {"planner": ["planner-server"],
                                                    "answer": ["answer-server"],
@@ -153,3 +156,13 @@ async def test_a_plan_with_no_steps_is_answered_from_the_model(servers):
     assert state["answer"] == "Paris is the capital of France."
     assert state["tool_results"] == [] and state["round"] == 0
     assert answer_metric(state)["answer_check"] == "passed"
+
+
+async def test_a_react_action_cut_at_its_token_limit_ends_the_run_with_an_answer(servers):
+    runaway = chat_completion('{"action": "calculator", "args": {"expression": "99999',
+                              finish="length")
+    servers([], [ok(runaway)], answer_settings={
+        "kind": "sglang", "capabilities": {"native_tools": False}})
+    state = await react_agent.ainvoke({"messages": [("user", "What is 9 * 9?")]})
+    assert state["answer"].startswith("The model's reply was not a valid action")
+    assert "CompletionUsage" not in state["answer"]
