@@ -135,8 +135,8 @@ PYTEST_STAND_IN = textwrap.dedent("""
     from tests import procs
     procs.install_signal_handlers()
     try:
-        with procs.started(["sh", "-c", "sleep 600 & echo $!; wait"], stdout=sys.stdout):
-            print("started", flush=True)
+        with procs.started(["sleep", "600"]) as server:
+            print("started", server.pid, flush=True)
             while True:
                 time.sleep(1)  # the test body, until a signal arrives
     except KeyboardInterrupt as exc:
@@ -150,14 +150,12 @@ def test_a_signal_to_pytest_unwinds_and_stops_the_children(signum):
                        env={**os.environ, "PYTHONPATH": str(ROOT)},
                        stdout=subprocess.PIPE, text=True) as runner:
         assert runner.stdout is not None
-        # The worker's pid and "started" come from two processes, in either order.
-        first, second = runner.stdout.readline(), runner.stdout.readline()
-        assert "started\n" in (first, second)
-        worker = int(first if second == "started\n" else second)
+        said, server = runner.stdout.readline().split()
+        assert said == "started"
         os.kill(runner.pid, signum)  # the runner only, not its group
         assert runner.wait(timeout=READ_TIMEOUT_S) == 0
         assert runner.stdout.read() == f"interrupted: pytest received {signum.name}\n"
-    assert not alive(worker)
+    assert not alive(int(server))
 
 
 LEAKY_TEST = textwrap.dedent("""
