@@ -3,7 +3,8 @@
 The server runs the pulled default model, converted once into an HF folder, on a free
 127.0.0.1 port, with a context window smaller than the embedded engine's slot so that
 an overflow has somewhere larger to go. It is stopped on every path: the session
-finalizer ends its process group, and ``agent_router.vllm_server`` also stops every
+finalizer ends its process group, ``tests/procs.py`` tracks the group (signals to pytest,
+the check for processes left behind), and ``agent_router.vllm_server`` also stops every
 server it started at interpreter exit.
 
 Set ``AGENT_ROUTER_SKIP_VLLM=1`` (``make test SKIP_VLLM=1``) to skip the tier; it also
@@ -23,6 +24,7 @@ from agent_router.vllm_setup import check_cpu, check_memory
 from backends.errors import EngineStartError
 from backends.router import reset_breakers
 from backends.settings import VLLMBackend
+from tests import procs
 
 SKIP_ENV = "AGENT_ROUTER_SKIP_VLLM"
 MAX_MODEL_LEN = 1536  # below the embedded engine's 2048-token slot: overflows go there
@@ -55,20 +57,26 @@ def vllm_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
     server = VLLMServer(python, model_dir, served_name(model_path), log, free_port(),
                         max_model_len=MAX_MODEL_LEN, kv_cache_gb=KV_CACHE_GB)
     request.addfinalizer(server.stop)
-    server.start()
     try:
-        server.wait_ready(READY_TIMEOUT_S)
+        start(server)
     except EngineStartError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield server
+
+
+def start(server: VLLMServer) -> None:
+    """Start ``server`` (tracked by tests/procs.py, which checks nothing is left) and wait."""
+    server.start()
+    assert server.process is not None
+    procs.track(server.process)
+    server.wait_ready(READY_TIMEOUT_S)
 
 
 @pytest.fixture
 def vllm_cfg(vllm_server: VLLMServer) -> VLLMBackend:
     reset_breakers()
     if not vllm_server.alive():  # a test that killed it failed before restarting it
-        vllm_server.start()
-        vllm_server.wait_ready(READY_TIMEOUT_S)
+        start(vllm_server)
     return VLLMBackend(name="vllm", kind="vllm", base_url=vllm_server.base_url,
                        model=vllm_server.served_name, context_length=MAX_MODEL_LEN)
 

@@ -19,7 +19,7 @@ from backends.router import breaker_for, call_chain
 from backends.settings import BackendConfig, GenerationParams, VLLMBackend
 from bench.engines import prometheus_values
 from graphs.plan_execute import graph
-from tests.vllm.conftest import READY_TIMEOUT_S, vllm_entry
+from tests.vllm.conftest import start, vllm_entry
 from tests.wire.config import write_backends
 
 SKY = [HumanMessage("Is the sky blue? Answer yes or no.")]
@@ -70,8 +70,7 @@ async def test_a_killed_server_falls_back_then_its_breaker_closes_after_a_restar
     assert breaker_for(cfg).state != "closed"
 
     await asyncio.to_thread(vllm_server.stop)
-    await asyncio.to_thread(vllm_server.start)  # the same port
-    await asyncio.to_thread(vllm_server.wait_ready, READY_TIMEOUT_S)
+    await asyncio.to_thread(start, vllm_server)  # the same port
     short = GenerationParams(temperature=0, max_tokens=4)
     _, answered_by, attempts = await call_chain("kill", chain,
                                                 lambda c: _ask(c, short, SKY, None))
