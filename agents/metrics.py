@@ -9,7 +9,7 @@ from typing_extensions import TypedDict
 
 from agents.voting import Vote
 
-__all__ = ["NodeMetric", "summarize", "usage_counts"]
+__all__ = ["NodeMetric", "failed_call", "summarize", "usage_counts"]
 
 
 class NodeMetric(TypedDict):
@@ -31,6 +31,12 @@ class NodeMetric(TypedDict):
     samples: NotRequired[int]
     answer_check: NotRequired[Literal["passed", "repaired", "templated"]]
     vote: NotRequired[Vote]
+
+
+def failed_call(node: str, backend: str, error: str) -> NodeMetric:
+    """Return the metric of a model call whose reply could not be used."""
+    return NodeMetric(node=node, backend=backend, latency_ms=0.0, prompt_tokens=0,
+                      completion_tokens=0, cached_tokens=0, status="error", error=error)
 
 
 def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ from agents.answering import answer_problem, no_plan_answer, repair_schema, temp
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, sample_model
-from agents.metrics import NodeMetric, summarize
+from agents.metrics import NodeMetric, failed_call, summarize
 from agents.planning import dependency_problems, plan_model, planner_system, select_tools
 from agents.prompts import (
     ANSWER_EXAMPLE,
@@ -97,7 +97,8 @@ async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[Ba
             messages=messages, samples=context.plan_samples, constraint=JsonSchema(schema),
             local_only=context.local_only)
     except ReplyCutOff as exc:
-        return [], [f"the planner's reply was cut off: {exc.args[0]}"], _failed_metric(exc)
+        return ([], [f"the planner's reply was cut off: {exc.args[0]}"],
+                failed_call("write_plan", exc.backend, str(exc.args[0])))
     plans, problems = [], []
     for reply in replies:
         plan, problem = _parse_plan(schema, str(reply.content))
@@ -106,12 +107,6 @@ async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[Ba
         else:
             plans.append(plan)
     return plans, problems, metric
-
-
-def _failed_metric(exc: ReplyCutOff) -> NodeMetric:
-    return NodeMetric(node="write_plan", backend=exc.backend, latency_ms=0.0, prompt_tokens=0,
-                      completion_tokens=0, cached_tokens=0, status="error",
-                      error=str(exc.args[0]))
 
 
 async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -269,9 +264,8 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     question, results = state["question"], _chosen_results(state)
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
-        metric = NodeMetric(node="write_answer", backend="none", latency_ms=0.0,
-                            prompt_tokens=0, completion_tokens=0, cached_tokens=0,
-                            status="error", error=answer, answer_check="templated")
+        metric = failed_call("write_answer", "none", answer)
+        metric["answer_check"] = "templated"
         return _answered(state, answer, [metric])
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
     example_question, example_answer = ANSWER_EXAMPLE
@@ -308,18 +302,12 @@ async def _repair(messages: list[BaseMessage], question: str, results: list[Step
             "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
             messages=messages, constraint=JsonSchema(schema), local_only=context.local_only)
     except ReplyCutOff as exc:
-        return None, _failed_answer_metric(exc)
+        return None, failed_call("write_answer", exc.backend, str(exc.args[0]))
     try:
         return str(schema.model_validate_json(str(reply.content)).model_dump()["answer"]), metric
     except ValidationError:
         metric["error"] = "the repaired answer was cut off"
         return None, metric
-
-
-def _failed_answer_metric(exc: ReplyCutOff) -> NodeMetric:
-    return NodeMetric(node="write_answer", backend=exc.backend, latency_ms=0.0,
-                      prompt_tokens=0, completion_tokens=0, cached_tokens=0, status="error",
-                      error=str(exc.args[0]))
 
 
 def _answered(state: PlanExecuteState, answer: str,

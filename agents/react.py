@@ -42,7 +42,7 @@ from typing_extensions import TypedDict
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, chain_backends
-from agents.metrics import NodeMetric, summarize
+from agents.metrics import NodeMetric, failed_call, summarize
 from agents.planning import select_tools
 from backends.base import JsonSchema
 from backends.chat import capabilities
@@ -277,9 +277,7 @@ async def _json_action(tool_names: tuple[str, ...], state: ReactState, context: 
             messages=json_prompt(tool_names, state["messages"]), constraint=JsonSchema(schema),
             local_only=context.local_only)
     except ReplyCutOff as exc:
-        metric = NodeMetric(node="think", backend=exc.backend, latency_ms=0.0, prompt_tokens=0,
-                            completion_tokens=0, cached_tokens=0, status="error",
-                            error=str(exc.args[0]))
+        metric = failed_call("think", exc.backend, str(exc.args[0]))
         return AIMessage(f"The model's reply was not a valid action: {exc.args[0]}."), metric
     serial = sum(isinstance(m, AIMessage) for m in state["messages"])
     try:
