@@ -12,7 +12,7 @@ Q ?= What is 17 * 23?
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-options
 
-.PHONY: run test dev lint bench eval model postgres clean lock lockcheck vllm vllm-env
+.PHONY: run test dev lint bench bench-vllm eval model postgres clean lock lockcheck vllm vllm-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev model
 	$(BIN)/agent-router bench $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(QUICK),--quick)
+
+# llama.cpp against a real vLLM that it starts and stops itself (docs/performance.md).
+bench-vllm: $(VENV)/.installed-dev model
+	$(BIN)/python -m bench.with_vllm $(if $(QUICK),--quick)
 
 # Accuracy, faithfulness, crashes, latency and tokens on the project's question set
 # (test half unless SPLIT=dev|all), for k = 1 and the default k unless SAMPLES=1,5.

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from bench.local_server import server_memory
 from bench.measure import RequestStats, Target, percentiles, prompt_of, stream_chat
 
 __all__ = ["batch_throughput", "concurrency_scaling", "fitting_lengths", "latency", "memory",
-           "prefix_cache", "process_rss_mb", "prometheus_values", "prompt_length_curve"]
+           "prefix_cache", "process_peak_rss_mb", "process_rss_mb", "prometheus_values",
+           "prompt_length_curve"]
 
 
 def _messages(prompt: str) -> list[dict[str, str]]:
@@ -130,11 +132,20 @@ async def prefix_cache(client: httpx.AsyncClient, target: Target, *, requests: i
     return {"shared_prefix": _summary(shared_stats), "varied_prefix": _summary(varied_stats)}
 
 
-def process_rss_mb() -> float:
-    """Resident memory of this process in MB (Linux ``/proc``)."""
+def _own_status_mb(key: str) -> float:
     with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
-    return round(int(fields["VmRSS"].split()[0]) / 1024, 1)
+    return round(int(fields[key].split()[0]) / 1024, 1)
+
+
+def process_rss_mb() -> float:
+    """Resident memory of this process in MB (Linux ``/proc``)."""
+    return _own_status_mb("VmRSS")
+
+
+def process_peak_rss_mb() -> float:
+    """The most resident memory this process has held since it started, in MB."""
+    return _own_status_mb("VmHWM")
 
 
 def prometheus_values(text: str) -> dict[str, float]:
@@ -184,18 +195,22 @@ async def _ollama_ps(client: httpx.AsyncClient, target: Target) -> dict[str, Any
 
 
 async def memory(client: httpx.AsyncClient, target: Target) -> dict[str, Any]:
-    """Resident memory: this process for the embedded engine; else what the server reports.
+    """Resident memory: this process for the embedded engine; else the server's processes.
 
-    vLLM and SGLang report through Prometheus ``/metrics`` (the process's resident
-    memory and how full the KV cache is), Ollama through ``/api/ps`` (the loaded
-    model's size in memory and in VRAM).
+    A server on loopback is measured on this machine: the process listening on its
+    port and all its children (``bench/local_server.py``), which for vLLM takes in the
+    engine worker holding the weights and KV cache. Next to that, what the server
+    reports itself: vLLM and SGLang through Prometheus ``/metrics`` (the API-server
+    process's resident memory alone, and how full the KV cache is), Ollama through
+    ``/api/ps`` (the loaded model's size in memory and in VRAM).
     """
     if target.kind == "embedded":
-        return {"process_rss_mb": process_rss_mb(),
+        return {"process_rss_mb": process_rss_mb(), "peak_rss_mb": process_peak_rss_mb(),
                 "note": "the embedded engine runs inside this process"}
+    local = server_memory(target.root)
     try:
         if target.kind == "ollama":
-            return await _ollama_ps(client, target)
-        return await _server_metrics(client, target)
+            return {**local, **await _ollama_ps(client, target)}
+        return {**local, **await _server_metrics(client, target)}
     except (httpx.HTTPError, ValueError) as exc:
-        return {"note": f"the server did not report its memory: {exc}"}
+        return {**local, "note": f"the server did not report its memory: {exc}"}

@@ -25,6 +25,58 @@ def _measured(results: dict[str, Any]) -> dict[str, Any]:
     return {name: r for name, r in results["backends"].items() if "error" not in r}
 
 
+def _source(name: str, r: dict[str, Any]) -> str:
+    source = r.get("model_source", {})
+    if not source:
+        return f"- **{name}**: {Path(r['model']).name}"
+    where = f" from {source['folder']}" if "folder" in source else ""
+    weights = f" ({source['weights']})" if "weights" in source else ""
+    line = f"- **{name}**: {source['engine']}, {source['model']}{where}{weights}"
+    if "sha256" in source:
+        line += f", sha256 {source['sha256'][:16]}…"
+    if "converted_from_sha256" in source:
+        line += f", converted from the GGUF with sha256 {source['converted_from_sha256'][:16]}…"
+    return line + (f"; {source['note']}" if "note" in source else "")
+
+
+def _started_memory(r: dict[str, Any]) -> str:
+    if "process_rss_mb_engine_started" in r:
+        return f"this process: {r['process_rss_mb_engine_started']}"
+    if "all_processes_rss_mb_engine_started" in r:
+        return f"all the server's processes: {r['all_processes_rss_mb_engine_started']}"
+    return ""
+
+
+def _end_memory(memory: dict[str, Any]) -> str:
+    parts = []
+    if "process_rss_mb" in memory:
+        peak = f" (peak {memory['peak_rss_mb']})" if "peak_rss_mb" in memory else ""
+        parts.append(f"this process: {memory['process_rss_mb']} MB{peak}")
+    if "all_processes_rss_mb" in memory:
+        parts.append(f"all {len(memory['processes'])} processes: "
+                     f"{memory['all_processes_rss_mb']} MB "
+                     f"(peak ≤ {memory['all_processes_peak_rss_mb']})")
+    if "server_rss_mb" in memory:
+        parts.append(f"API server alone (/metrics): {memory['server_rss_mb']} MB")
+    if "kv_cache_usage" in memory:
+        parts.append(f"KV cache {memory['kv_cache_usage']:.1%} used")
+    shown = {"process_rss_mb", "peak_rss_mb", "all_processes_rss_mb", "processes",
+             "all_processes_peak_rss_mb", "server_rss_mb", "kv_cache_usage"}
+    parts += [f"{k}: {v}" for k, v in memory.items() if k not in shown]
+    return "; ".join(parts)
+
+
+def _process_lines(backends: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, r in backends.items():
+        found = r["memory"].get("processes")
+        if found:
+            lines.append(f"{name}'s processes after the run (MB now / peak): " + ", ".join(
+                f"{p['name']} (pid {p['pid']}) {p['rss_mb']} / {p['peak_rss_mb']}"
+                for p in found) + ".")
+    return [*lines, ""] if lines else []
+
+
 def _engines(results: dict[str, Any]) -> list[str]:
     backends = _measured(results)
     failed = [f"- **{name} failed:** {r['error']}" for name, r in results["backends"].items()
@@ -50,11 +102,11 @@ def _engines(results: dict[str, Any]) -> list[str]:
         ("cached prompt tokens, shared / varied",
          lambda r: f"{r['prefix_cache']['shared_prefix']['cached_tokens']} / "
                    f"{r['prefix_cache']['varied_prefix']['cached_tokens']}"),
-        ("memory after the engine started, MB",
-         lambda r: r.get("process_rss_mb_engine_started", "")),
-        ("memory after the run", lambda r: "; ".join(f"{k}: {v}" for k, v in r["memory"].items())),
+        ("memory after the engine started, before any request, MB", _started_memory),
+        ("memory after the run", lambda r: _end_memory(r["memory"])),
     ]
-    lines = ["## Engines", "",
+    lines = ["## Engines", "", "Models:", "", *(_source(n, r) for n, r in backends.items()), "",
+             *(f"{line}\n" for line in results["meta"].get("same_model", [])),
              f"Single requests: {sizes['requests']} prompts of about {sizes['prompt_tokens']} "
              f"tokens, up to {sizes['max_tokens']} output tokens, one at a time. Prefix cache: "
              f"a {sizes['prefix_tokens']}-token system prompt, shared or varied per request.",
@@ -62,7 +114,7 @@ def _engines(results: dict[str, Any]) -> list[str]:
              *_table(["measure", *backends],
                      [[label, *(value(r) for r in backends.values())]
                       for label, value in metrics]),
-             *failed, *([""] if failed else [])]
+             *_process_lines(backends), *failed, *([""] if failed else [])]
     for name, r in backends.items():
         lines += [f"### {name}: concurrency scaling", ""]
         lines += _table(["users", "out tok/s", "e2e p50 ms", "e2e p99 ms"],
@@ -179,7 +231,8 @@ def write_report(results: dict[str, Any], folder: Path) -> Path:
     (folder / "results.json").write_text(json.dumps(results, indent=2))
     meta = results["meta"]
     lines = ["# Benchmark", "",
-             f"Commit {meta['commit']}, {meta['started']}, {meta['cpus']} CPUs, "
+             f"Commit {meta['commit']}, {meta['started']}, {meta['cpus']} CPUs"
+             f"{' (' + meta['cpu_model'] + ')' if meta.get('cpu_model') else ''}, "
              f"sizes: {meta['sizes']}.", "",
              *_engines(results), *_ours(results.get("ours", {})), "## Plots", "",
              *_plots(results, folder), ""]

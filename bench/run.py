@@ -17,7 +17,9 @@ from backends.config import load_config
 from backends.errors import AppError
 from backends.settings import EmbeddedBackend
 from bench import engines, overhead
+from bench.local_server import server_memory
 from bench.measure import target_for
+from bench.models import describe, same_model
 from bench.report import write_report
 
 __all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
@@ -40,6 +42,16 @@ STANDARD: dict[str, Any] = {"requests": 20, "prompt_tokens": 128, "max_tokens": 
                             "lengths": [64, 256, 1024, 4096], "prefix_tokens": 1000,
                             "rounds": 5, "overhead_rounds": 200,
                             "ks": [2, 4, 8]}
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            names = [line.split(":", 1)[1].strip() for line in cpuinfo
+                     if line.startswith("model name")]
+    except OSError:
+        return None
+    return names[0] if names else None
 
 
 def _commit() -> str:
@@ -74,11 +86,16 @@ async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
             **common),
     }
     result: dict[str, Any] = {"kind": cfg.kind, "model": info.model,
-                              "context_length": info.context_length}
+                              "context_length": info.context_length,
+                              "model_source": await describe(client, target, info)}
+    # Before any request: the model and the KV cache; the rest grows with cached prompts.
     if isinstance(cfg, EmbeddedBackend):
         result["engine"] = cfg.engine.model_dump()  # slots, threads, context: to reproduce
-        # Before any request: the model and the KV cache; the rest grows with cached prompts.
         result["process_rss_mb_engine_started"] = engines.process_rss_mb()
+    else:
+        before = server_memory(target.root).get("all_processes_rss_mb")
+        if before is not None:  # a server on this machine: every process of it
+            result["all_processes_rss_mb_engine_started"] = before
     for step, run in steps.items():
         bar.set_description(f"{name}: {step}")
         result[step] = await run()
@@ -108,7 +125,8 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
     """Benchmark ``backends``, then our own costs on the first; return the report path."""
     started = dt.datetime.now(dt.UTC)
     results: dict[str, Any] = {"meta": {"commit": _commit(), "started": started.isoformat(),
-                                        "cpus": os.cpu_count(), "sizes": sizes,
+                                        "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
+                                        "sizes": sizes,
                                         "process_rss_mb_at_start": engines.process_rss_mb()},
                                "backends": {}}
     with tqdm(total=STEPS * len(backends) + 3, unit="step") as bar:
@@ -132,5 +150,7 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
             else:
                 results["ours"] = await _ours(client, first, sizes, bar,
                                               results["backends"][first])
+    measured = {n: r for n, r in results["backends"].items() if "error" not in r}
+    results["meta"]["same_model"] = same_model(measured)
     folder = out / started.strftime("%Y%m%dT%H%M%SZ")
     return write_report(results, folder)

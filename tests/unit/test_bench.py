@@ -68,7 +68,9 @@ async def test_memory_of_a_prometheus_server(kind):
     with FaultyServer(fixed={"/metrics": _prometheus(VLLM_METRICS)}) as server:
         async with httpx.AsyncClient() as client:
             found = await memory(client, _target(kind, server.base_url))
-    assert found == {"server_rss_mb": 2400.0, "kv_cache_usage": 0.125}
+    # The test server runs in this process, so its processes are not summed.
+    assert found == {"server_rss_mb": 2400.0, "kv_cache_usage": 0.125,
+                     "processes_note": "the server runs inside this process (a test server)"}
     assert server.paths() == ["/metrics"]
 
 
@@ -84,7 +86,8 @@ async def test_memory_of_an_ollama_model_from_its_process_list():
         async with httpx.AsyncClient() as client:
             found = await memory(client, _target("ollama", server.base_url, "smollm2:135m"))
             missing = await memory(client, _target("ollama", server.base_url, "qwen3:8b"))
-    assert found == {"model_memory_mb": 270.0, "model_vram_mb": 100.0}
+    assert found == {"model_memory_mb": 270.0, "model_vram_mb": 100.0,
+                     "processes_note": "the server runs inside this process (a test server)"}
     assert "qwen3:8b is not loaded" in missing["note"]
 
 
