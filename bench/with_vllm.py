@@ -52,7 +52,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Start vLLM, benchmark ``embedded,vllm`` against it, stop it; return an exit status."""
-    parser = argparse.ArgumentParser(prog="python -m bench.with_vllm", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.with_vllm",
+                                     description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     parser.add_argument("--out", default="bench/results", help="folder for the timestamped run")
     args = parser.parse_args(argv)
