@@ -81,6 +81,11 @@ def templated_answer(results: Sequence[StepResult]) -> str:
 
 
 def no_plan_answer(problems: Sequence[str]) -> str:
-    """Say plainly that no usable plan came back, and why."""
-    reason = problems[-1] if problems else "the planner gave no usable plan"
-    return f"I could not answer this: no usable plan came back from the model ({reason})."
+    """Say plainly that no usable plan came back, and why (``problems`` has the details)."""
+    if any("cut off" in p for p in problems):
+        why = "its replies were cut off at their token limit"
+    elif any("not a valid plan" in p for p in problems):
+        why = "its replies were not valid plans"
+    else:
+        why = "its plans could not be run"
+    return f"I could not answer this: the model gave no usable plan ({why})."

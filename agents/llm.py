@@ -34,7 +34,7 @@ from backends.chat import (
 from backends.config import current_config
 from backends.errors import GraphConfigError, ReplyCutOff
 from backends.router import Attempt, call_chain
-from backends.settings import BackendConfig, GenerationParams
+from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams
 
 __all__ = ["PromptFor", "call_model", "chain_backends", "sample_model"]
 
@@ -142,16 +142,23 @@ async def _sample(
     cfg: BackendConfig, params: GenerationParams, messages: Sequence[BaseMessage],
     constraint: Constraint | None, samples: int,
 ) -> tuple[list[AIMessage], tuple[int, int, int]]:
+    seed = params.seed or 0
     if samples > 1 and capabilities(cfg).parallel_sampling:
+        # llama.cpp refuses an ``n`` above its slot count: more samples take more requests.
+        most = cfg.engine.n_parallel if isinstance(cfg, EmbeddedBackend) else samples
+        sizes = [min(most, samples - start) for start in range(0, samples, most)]
         try:
-            replies = await _ask_n(cfg, params, messages, constraint, samples)
-            # Each choice carries the request's usage, which covers them all.
-            return replies, usage_counts(replies[0].usage_metadata if replies else None)
+            batches = await asyncio.gather(*(
+                _ask_n(cfg, params.merged(GenerationParams(seed=seed + 1000 * i)), messages,
+                       constraint, size) for i, size in enumerate(sizes)))
         except ReplyCutOff:
-            pass  # one runaway sample spoils the batch; ask for each on its own below
+            pass  # one runaway sample spoils its batch; ask for each on its own below
+        else:
+            # Each choice carries its request's usage, which covers that request's choices.
+            counts = [usage_counts(b[0].usage_metadata if b else None) for b in batches]
+            return [r for b in batches for r in b], _sum(counts)
     # Concurrent requests with their own seeds: the prompt prefix is cached after the
     # first, so the rest pay only for decoding, which the server batches.
-    seed = params.seed or 0
     asked = await asyncio.gather(*(
         _ask(cfg, params.merged(GenerationParams(seed=seed + i)), messages, constraint)
         for i in range(samples)), return_exceptions=True)
@@ -162,9 +169,11 @@ async def _sample(
     for failure in failures:
         if not isinstance(failure, ReplyCutOff):
             raise failure
-    counts = [usage_counts(r.usage_metadata) for r in replies]
-    return replies, (sum(c[0] for c in counts), sum(c[1] for c in counts),
-                     sum(c[2] for c in counts))
+    return replies, _sum([usage_counts(r.usage_metadata) for r in replies])
+
+
+def _sum(counts: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
+    return sum(c[0] for c in counts), sum(c[1] for c in counts), sum(c[2] for c in counts)
 
 
 async def call_model(

@@ -91,3 +91,11 @@ async def test_streamed_calls_record_time_to_first_token(model_path):
     assert 0 < answer["ttft_ms"] <= answer["latency_ms"]
     plain = await graph.ainvoke(QUESTION)
     assert all("ttft_ms" not in m for m in plain["metrics"]), "no stream, no first token"
+
+
+async def test_more_plan_samples_than_engine_slots_are_drawn_in_several_requests(model_path):
+    # llama.cpp refuses an n above its slot count (4 here): 6 samples take two requests.
+    state = await graph.ainvoke(QUESTION, context=Context(plan_samples=6))
+    [plan_call] = [m for m in state["metrics"] if m["node"] == "write_plan"]
+    assert plan_call["status"] == "ok" and plan_call["samples"] == 6
+    assert state["vote"]["samples"] == 6 and state["answer"].strip()
