@@ -82,11 +82,12 @@ bench-vllm: $(VENV)/.installed-dev model
 	$(BIN)/python -m bench.with_vllm $(if $(QUICK),--quick)
 
 # Accuracy, faithfulness, crashes, latency and tokens on the project's question set
-# (test half unless SPLIT=dev|all), for k = 1 and the default k unless SAMPLES=1,5.
+# (test half unless SPLIT=dev|all), for k = 1 and k = 5 sampled plans unless SAMPLES=...
+SAMPLES ?= 1,5
 eval: $(VENV)/.installed-dev model
 	$(BIN)/agent-router eval $(if $(GRAPH),--graph $(GRAPH)) $(if $(BACKEND),--backend $(BACKEND)) \
 	  $(if $(MODEL),--model $(MODEL)) $(if $(SPLIT),--split $(SPLIT)) \
-	  $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(LIMIT),--limit $(LIMIT))
+	  --samples $(SAMPLES) $(if $(LIMIT),--limit $(LIMIT))
 
 dev: $(VENV)/.installed-dev model
 	$(BIN)/agent-router dev
