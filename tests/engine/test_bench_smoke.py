@@ -23,6 +23,9 @@ async def test_bench_writes_json_markdown_and_plots(tmp_path, model_path):
     assert embedded["memory"]["process_rss_mb"] > 0
     assert embedded["process_rss_mb_engine_started"] > 0
     assert embedded["engine"]["n_parallel"] >= 1, "the engine settings, to reproduce the run"
+    source = embedded["model_source"]
+    assert source["engine"].startswith("llama.cpp") and source["weights"].startswith("GGUF")
+    assert len(source["sha256"]) == 64
     assert [row["prompt_tokens_requested"] for row in embedded["prompt_length"]] == SMOKE[
         "lengths"]
     ours = results["ours"]
@@ -63,6 +66,9 @@ async def test_bench_speaks_each_remote_engines_protocol(tmp_path, monkeypatch, 
         assert latency["ttft_ms"]["p50"] > 0
     assert "/api/chat" in chat_paths, "Ollama is measured over its native API"
     assert results["backends"]["wire-vllm"]["memory"]["server_rss_mb"] > 0
+    # The wire servers run in this process: not counted as a server's own processes.
+    assert "inside this process" in results["backends"]["wire-vllm"]["memory"]["processes_note"]
+    assert results["backends"]["wire-vllm"]["model_source"]["engine"].startswith("vLLM")
     assert results["backends"]["wire-ollama"]["memory"]["model_memory_mb"] > 0
     # Our own costs are measured on the first backend named.
     assert results["ours"]["graph_overhead"]["median_ms"]["graph_and_router"] > 0
