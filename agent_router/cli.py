@@ -169,7 +169,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from backends.config import load_config
-    from bench.run import QUICK, STANDARD, run_bench
+    from bench.run import QUICK, STANDARD, print_outcome, run_bench
 
     config = load_config()
     names = args.backends.split(",") if args.backends else ["embedded"]
@@ -179,15 +179,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                        f"{sorted(config.backends)}")
     sizes = QUICK if args.quick else STANDARD
     report = asyncio.run(run_bench(names, sizes=sizes, out=Path(args.out)))
-    print(report.read_text())
-    print(f"written to {report.parent}")
-    results = json.loads((report.parent / "results.json").read_text())
-    failed = [name for name, r in results["backends"].items() if "error" in r]
-    if failed:
-        print(f"error: {', '.join(failed)} could not be measured; see the report",
-              file=sys.stderr)
-        return 1
-    return 0
+    return print_outcome(report)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

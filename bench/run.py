@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from bench.measure import target_for
 from bench.models import describe, same_model
 from bench.report import write_report
 
-__all__ = ["QUICK", "SMOKE", "STANDARD", "run_bench"]
+__all__ = ["QUICK", "SMOKE", "STANDARD", "print_outcome", "run_bench"]
 
 STEPS = 5  # measured steps per backend, for the progress bar
 
@@ -154,3 +156,16 @@ async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) ->
     results["meta"]["same_model"] = same_model(measured)
     folder = out / started.strftime("%Y%m%dT%H%M%SZ")
     return write_report(results, folder)
+
+
+def print_outcome(report: Path) -> int:
+    """Print a finished run's report; return 1 if a backend could not be measured, else 0."""
+    print(report.read_text())
+    print(f"written to {report.parent}")
+    results = json.loads((report.parent / "results.json").read_text())
+    failed = [name for name, r in results["backends"].items() if "error" in r]
+    if failed:
+        print(f"error: {', '.join(failed)} could not be measured; see the report",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -33,7 +32,7 @@ from agent_router.vllm_setup import check_cpu, check_memory
 from backends.config import cache_dir
 from backends.errors import AppError
 from backends.model_file import resolve_model_path
-from bench.run import QUICK, STANDARD, run_bench
+from bench.run import QUICK, STANDARD, print_outcome, run_bench
 
 __all__ = ["BACKENDS", "main"]
 
@@ -77,15 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(report.read_text())
-    print(f"written to {report.parent}")
-    results = json.loads((report.parent / "results.json").read_text())
-    failed = [name for name, r in results["backends"].items() if "error" in r]
-    if failed:
-        print(f"error: {', '.join(failed)} could not be measured; see the report",
-              file=sys.stderr)
-        return 1
-    return 0
+    return print_outcome(report)
 
 
 if __name__ == "__main__":
