@@ -7,9 +7,10 @@ that engine's mechanism, so a fallback never loses the constraint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -80,9 +81,16 @@ class FirstToken(BaseCallbackHandler):
             self.at = time.perf_counter()
 
 
-def _mapped(exc: Exception, cfg: BackendConfig) -> Exception:
-    mapped = translate_error(exc, cfg)
-    return exc if mapped is None else mapped
+@contextlib.contextmanager
+def _our_errors(cfg: BackendConfig) -> Iterator[None]:
+    """Raise the client library's exceptions for ``cfg`` as ours (foreign ones unchanged)."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = translate_error(exc, cfg)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 async def _ask(
@@ -100,13 +108,8 @@ async def _ask(
     # The run's own config (LangGraph's stream handlers) plus the timer: passing
     # callbacks alone would replace the inherited ones and silence streaming.
     config = merge_configs(ensure_config(), {"callbacks": [first_token]} if first_token else {})
-    try:
+    with _our_errors(cfg):
         reply = await runnable.ainvoke(prompt, config)
-    except Exception as exc:
-        mapped = _mapped(exc, cfg)
-        if mapped is exc:
-            raise
-        raise mapped from exc
     if not isinstance(reply, AIMessage):
         raise TypeError(f"expected an AIMessage from {cfg.name}, got {type(reply).__name__}")
     engine_for(cfg).verify_reply(reply, prompt, cfg)
@@ -123,14 +126,9 @@ async def _ask_n(
     runnable = constrained_to(model, constraint, cfg) if constraint else model
     bound = runnable.kwargs if isinstance(runnable, RunnableBinding) else {}
     config = ensure_config()
-    try:
+    with _our_errors(cfg):
         result = await model.agenerate([list(messages)], callbacks=config.get("callbacks"),
-                                       n=samples, stream=False, **bound)
-    except Exception as exc:
-        mapped = _mapped(exc, cfg)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+                                        n=samples, stream=False, **bound)
     replies = [g.message for g in result.generations[0]
                if isinstance(g, ChatGeneration) and isinstance(g.message, AIMessage)]
     for reply in replies:
