@@ -35,7 +35,7 @@ from backends.chat import (
 from backends.config import current_config
 from backends.errors import GraphConfigError, ReplyCutOff
 from backends.router import Attempt, call_chain
-from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams
+from backends.settings import BackendConfig, GenerationParams
 
 __all__ = ["PromptFor", "call_model", "chain_backends", "sample_model"]
 
@@ -141,9 +141,10 @@ async def _sample(
     constraint: Constraint | None, samples: int,
 ) -> tuple[list[AIMessage], tuple[int, int, int]]:
     seed = params.seed or 0
-    if samples > 1 and capabilities(cfg).parallel_sampling:
-        # llama.cpp refuses an ``n`` above its slot count: more samples take more requests.
-        most = cfg.engine.n_parallel if isinstance(cfg, EmbeddedBackend) else samples
+    caps = capabilities(cfg)
+    if samples > 1 and caps.parallel_sampling:
+        # An engine that caps ``n`` (llama.cpp, at its slot count) takes more requests.
+        most = caps.max_samples_per_request or samples
         sizes = [min(most, samples - start) for start in range(0, samples, most)]
         try:
             batches = await asyncio.gather(*(

@@ -51,6 +51,8 @@ class Capabilities:
     parallel_sampling: bool
     logprobs: bool
     cached_tokens: bool
+    # The most samples one request's ``n`` may ask for (llama.cpp: its slot count).
+    max_samples_per_request: int | None = None
 
 
 @dataclass(frozen=True)

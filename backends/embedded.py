@@ -204,9 +204,10 @@ def capabilities(cfg: BackendConfig) -> Capabilities:
     from ``/props`` when it starts (False until then).
     """
     engine = get_engine(_embedded(cfg).engine)
+    # llama.cpp refuses an ``n`` above its slot count.
     return Capabilities(native_tools=engine.supports_tool_calls, json_schema=True, regex=False,
                         ebnf=True, choices=True, parallel_sampling=True, logprobs=True,
-                        cached_tokens=True)
+                        cached_tokens=True, max_samples_per_request=engine.settings.n_parallel)
 
 
 def make_chat_model(

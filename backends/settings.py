@@ -89,6 +89,7 @@ class CapabilityOverrides(BaseModel):
     parallel_sampling: bool | None = None
     logprobs: bool | None = None
     cached_tokens: bool | None = None
+    max_samples_per_request: Annotated[int, Field(ge=1)] | None = None
 
 
 class _Backend(BaseModel):
