@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 __all__ = [
     "answer_pattern",
     "key_value",
+    "key_weekday",
     "leaks_trace",
     "missing_values",
     "numbers_in",
@@ -30,6 +31,9 @@ DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 NUMBER = re.compile(
     r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])(%?)"
 )
+# After a date, with its time of day if it has one: "2026-12-02T09:05:05+00:00 (Wednesday".
+WEEKDAY_AFTER = re.compile(
+    r"(?:T[0-9:.+\-Z]+)?\s*\((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 TRACE = re.compile(r"\w\(\s*\{|->|\{\s*\"|Tool results?:|^\s*\d+\.\s+\w+\(", re.MULTILINE)
 
 
@@ -102,8 +106,21 @@ def key_value(output: str) -> str | None:
     return numbers[-1][0] if numbers else None
 
 
+def key_weekday(output: str) -> str | None:
+    """Return the weekday a tool result gives for its key date (``2026-12-12 (Saturday)``)."""
+    dates = DATE.findall(output)
+    if not dates:
+        return None
+    match = WEEKDAY_AFTER.match(output, output.rindex(dates[-1]) + len(dates[-1]))
+    return match.group(1) if match else None
+
+
 def missing_values(answer: str, outputs: Sequence[str]) -> list[str]:
-    """Return the key values of ``outputs`` (see ``key_value``) that ``answer`` omits."""
+    """Return the key values of ``outputs`` that ``answer`` omits.
+
+    A result's key value is its last date, with the weekday the result gives for
+    it, else its last number (``key_value``, ``key_weekday``).
+    """
     stated_dates = set(DATE.findall(answer))
     stated = [(v, d, p) for _, v, d, p in numbers_in(answer)]
     missing = []
@@ -114,6 +131,9 @@ def missing_values(answer: str, outputs: Sequence[str]) -> list[str]:
         if DATE.fullmatch(value):
             if value not in stated_dates:
                 missing.append(value)
+            weekday = key_weekday(output)
+            if weekday and not re.search(rf"\b{weekday}\b", answer, re.IGNORECASE):
+                missing.append(weekday)
             continue
         wanted = abs(numbers_in(value)[0][1])
         if not any(_supported(v, d, p, [wanted]) for v, d, p in stated):

@@ -22,8 +22,11 @@ def assert_arithmetic_run(state: dict) -> None:
     nodes = [m["node"] for m in state["metrics"]]
     assert nodes[0] == "write_plan" and nodes[-1] == "write_answer"
     assert "execute_step" in nodes
+    # A call that failed (a repair cut off at its limit, say) reports no usage.
     llm_calls = [m for m in state["metrics"] if m["backend"] == "embedded"]
-    assert all(m["prompt_tokens"] > 0 and m["completion_tokens"] > 0 for m in llm_calls)
+    assert any(m["status"] == "ok" for m in llm_calls)
+    assert all(m["prompt_tokens"] > 0 and m["completion_tokens"] > 0
+               for m in llm_calls if m["status"] == "ok")
 
 
 async def test_arithmetic_question_plans_runs_calculator_and_answers(model_path):

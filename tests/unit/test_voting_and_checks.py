@@ -4,6 +4,7 @@ import pytest
 
 from agents.answer_check import (
     answer_pattern,
+    key_weekday,
     leaks_trace,
     missing_values,
     unsupported_values,
@@ -97,6 +98,19 @@ def test_missing_values_are_each_results_own_value():
     outputs = ["266", "3 km = 3000 m", "2026-12-02T06:00:00+00:00; in 7 days: 2026-12-09"]
     assert missing_values("266 and 3000 m, on 2026-12-09", outputs) == []
     assert missing_values("266", outputs) == ["3000", "2026-12-09"]
+
+
+def test_a_date_result_needs_the_weekday_it_gives():
+    later = "2026-12-02T09:05:05+00:00 (Wednesday, UTC); in 10 days: 2026-12-12 (Saturday)"
+    today = "2026-12-02T09:05:05+00:00 (Wednesday, UTC)"
+    assert key_weekday(later) == "Saturday"
+    assert key_weekday(today) == "Wednesday"
+    assert key_weekday("2026-12-02T09:05:05+00:00 (UTC)") is None
+    assert missing_values("It will be saturday, 2026-12-12.", [later]) == []
+    assert missing_values("2026-12-12 is 2026-12-12.", [later]) == ["Saturday"]
+    # The weekday of the key date, not of another date in the result.
+    assert missing_values("It is 2026-12-12, a Wednesday.", [later]) == ["Saturday"]
+    assert missing_values("Today is 2026-12-02.", [today]) == ["Wednesday"]
 
 
 @pytest.mark.parametrize(("text", "allowed"), [
