@@ -58,9 +58,11 @@ PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
     ("What is 30% of 90?",
      ({"tool": "calculator", "args": {"expression": "30 / 100 * 90"}},)),
     ("How many kilometres is 5 miles?",
-     ({"tool": "unit_convert", "args": {"value": 5.0, "from_unit": "mi", "to_unit": "km"}},)),
+     ({"tool": "unit_convert",
+       "args": {"value": 5.0, "from_unit": "miles", "to_unit": "kilometres"}},)),
     ("How many inches are 3 metres?",
-     ({"tool": "unit_convert", "args": {"value": 3.0, "from_unit": "m", "to_unit": "in"}},)),
+     ({"tool": "unit_convert",
+       "args": {"value": 3.0, "from_unit": "metres", "to_unit": "inches"}},)),
 )
 
 ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.

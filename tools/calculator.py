@@ -81,6 +81,14 @@ _FORBIDDEN: dict[type[ast.AST], str] = {
     ast.Await: "await",
 }
 _ONLY_ARITHMETIC = "the calculator only does arithmetic on numbers"
+# What an expression is made of, bounded in the pattern too (llama.cpp's converter
+# uses a string's pattern instead of its maxLength). ", " only with its space, so
+# "1,044" cannot be written.
+EXPRESSION_PATTERN = (
+    r"^(?:[0-9.+\-*/%() ]|, |"
+    + "|".join(sorted([*_FUNCTIONS, *_CONSTANTS], key=lambda name: (-len(name), name)))
+    + rf"){{1,{MAX_LENGTH}}}$"
+)
 _ALLOWED = "use numbers, + - * / // % **, pi, e and " + ", ".join(_FUNCTIONS)
 
 
@@ -285,10 +293,16 @@ class _Evaluator:
 class CalculatorArgs(ToolArgs):
     """Arguments of the calculator tool."""
 
+    # The pattern is for constrained decoders only (pydantic does not check a
+    # json_schema_extra pattern): a planner cannot write units, words, "=" or a
+    # thousands separator into an expression, while a direct caller still gets
+    # evaluate()'s message saying what is wrong.
     expression: str = Field(
         min_length=1,
         max_length=MAX_LENGTH,
-        description="Arithmetic in Python syntax, e.g. (2+3)*4 or sqrt(16) or 2**10.",
+        description="Arithmetic in Python syntax on plain numbers: + - * / ** and "
+        "parentheses, sqrt, round, min, max, log.",
+        json_schema_extra={"pattern": EXPRESSION_PATTERN},
     )
 
 

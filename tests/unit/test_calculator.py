@@ -1,5 +1,6 @@
 import math
 import operator
+import re
 from collections.abc import Callable
 
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from backends.errors import ToolArgumentError, ToolError
 from tools import TOOLS, evaluate
+from tools.calculator import EXPRESSION_PATTERN
 
 VALID = [
     ("17 * 23", 391),
@@ -176,3 +178,26 @@ TOKENS = [
 @given(st.lists(st.sampled_from(TOKENS), max_size=60).map("".join))
 def test_token_soup_gives_a_number_or_a_tool_error(text: str) -> None:
     _only_numbers_or_tool_errors(text)
+
+
+@pytest.mark.parametrize(("expression", "expected"), VALID)
+def test_the_decoding_pattern_admits_every_valid_expression(expression: str,
+                                                            expected: float) -> None:
+    assert re.fullmatch(EXPRESSION_PATTERN, expression)
+
+
+@pytest.mark.parametrize("expression", [
+    "2.5 kg * 1000",       # a unit in the expression
+    "25,000 * 4",          # a thousands separator
+    "2 * 100 = 200",       # an equation
+    "blue + yellow",       # words
+    "1" * 201,             # longer than the calculator takes
+])
+def test_the_decoding_pattern_refuses_what_planners_wrote(expression: str) -> None:
+    assert not re.fullmatch(EXPRESSION_PATTERN, expression)
+
+
+async def test_a_direct_caller_gets_the_calculators_own_message_not_the_pattern() -> None:
+    # The pattern constrains decoders; validation stays with evaluate(), which says why.
+    with pytest.raises(ToolArgumentError, match="tuples not allowed"):
+        await TOOLS["calculator"].ainvoke({"expression": "25,000 * 4"})
