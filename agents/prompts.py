@@ -51,6 +51,7 @@ PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
      ({"tool": "datetime", "args": {"timezone": "Asia/Tokyo", "offset_days": 0}},)),
     ("Which weekday was it 5 days ago?",
      ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": -5}},)),
+    ("Who painted the Mona Lisa?", ()),
     ("How much is 2 to the power 8?",
      ({"tool": "calculator", "args": {"expression": "2 ** 8"}},)),
     ("Pens cost $3 each. What do 14 pens cost?",
@@ -103,10 +104,11 @@ def answer_request(question: str,
         question: the user's question.
         results: (tool, args, status, output) for each step, in plan order.
     """
+    if not results:
+        # No facts section at all: a small model copies a placeholder fact as its answer.
+        return f"Question: {question}\nAnswer:"
     lines = [f"Question: {question}", "Facts:"]
     lines += [fact_line(*result) for result in results]
-    if not results:
-        lines.append("- (none: answer from what you know)")
     lines.append("Answer:")
     return "\n".join(lines)
 
