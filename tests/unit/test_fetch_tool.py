@@ -9,7 +9,6 @@ import asyncio
 import errno
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -74,7 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/to-file":
             self._redirect("file:///etc/passwd")
         elif path == "/slow":
-            self.release.wait(5)
+            self.release.wait(120)
             self._reply(200, "text/plain", b"too late")
         else:
             self._reply(404, "text/plain", b"unknown path")
@@ -325,12 +324,12 @@ async def test_tries_the_next_address_when_one_refuses(server: str) -> None:
     assert recorder.hosts == ["::1", "127.0.0.1"]
 
 
-async def test_slow_server_times_out_quickly(server: str) -> None:
-    started = time.perf_counter()
-    async with asyncio.timeout(5):
+async def test_slow_server_times_out_at_the_tools_own_limit(server: str) -> None:
+    # /slow answers only when released (at teardown): the error can only come from
+    # the tool's 0.3 s limit. The outer limit just keeps a broken tool from hanging.
+    async with asyncio.timeout(60):
         with pytest.raises(ToolError, match=r"timed out after 0\.3s fetching .*/slow"):
             await tool_for(Recorder(), timeout_s=0.3).ainvoke({"url": f"{server}/slow"})
-    assert time.perf_counter() - started < 2
 
 
 async def test_dns_failure_is_a_clear_error_raised_promptly() -> None:
@@ -338,7 +337,7 @@ async def test_dns_failure_is_a_clear_error_raised_promptly() -> None:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
     tool = make_fetch_url(NetPolicy(), offline, transport=Recorder())
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(60):
         with pytest.raises(ToolError, match="could not reach example.com: DNS lookup failed"):
             await tool.ainvoke({"url": "https://example.com/"})
 

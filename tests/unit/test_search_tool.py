@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 import warnings
 from typing import Any
 
@@ -118,29 +117,27 @@ async def test_slow_backend_times_out_on_time() -> None:
     release = threading.Event()
 
     def stuck(query: str, region: str, timelimit: str | None, max_results: int) -> list[Any]:
-        release.wait(5)
+        release.wait(120)  # set when the test ends: only the tool's own limit can end the call
         return []
 
-    started = time.perf_counter()
     try:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(60):
             with pytest.raises(ToolError, match=r"web search timed out after 0\.1s"):
                 await make_web_search(stuck, timeout_s=0.1).ainvoke({"query": "q"})
     finally:
         release.set()  # lets the worker thread end before the loop shuts its executor
-    assert time.perf_counter() - started < 1
 
 
 async def test_slow_backend_through_the_runner_gets_the_tools_own_message() -> None:
     release = threading.Event()
 
     def stuck(query: str, region: str, timelimit: str | None, max_results: int) -> list[Any]:
-        release.wait(5)
+        release.wait(120)  # set when the test ends: only the tool's own limit can end the call
         return []
 
     tool = make_web_search(stuck, timeout_s=0.1)
     try:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(60):
             result = await run_tool("web_search", {"query": "q"}, tools={"web_search": tool})
     finally:
         release.set()

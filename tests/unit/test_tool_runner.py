@@ -1,7 +1,6 @@
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -100,15 +99,14 @@ async def test_invalid_arguments_never_reach_the_tool(bad: object) -> None:
     assert calls == [5]
 
 
-async def test_slow_tool_times_out_quickly() -> None:
+async def test_slow_tool_times_out_at_its_own_limit() -> None:
     async def slow() -> str:
-        await asyncio.sleep(5)
+        await asyncio.sleep(120)  # only the tool's 0.05 s limit can end this in time
         return "too late"
 
     tools = {"slow": fake_tool("slow", slow, timeout_s=0.05)}
-    started = time.perf_counter()
-    result = await run_tool("slow", {}, tools=tools)
-    assert time.perf_counter() - started < 1
+    async with asyncio.timeout(60):
+        result = await run_tool("slow", {}, tools=tools)
     assert result["status"] == "error"
     assert result["output"] == "tool 'slow' timed out after 0.05s"
 
@@ -176,7 +174,7 @@ async def test_run_tools_runs_calls_concurrently_and_keeps_call_order() -> None:
         return "pong"
 
     tools = {"ping": fake_tool("ping", ping), "pong": fake_tool("pong", pong)}
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(60):  # a deadlock, not a speed limit
         results = await run_tools([("ping", {}), ("pong", {}), ("nope", {})], tools=tools)
     assert [(r["tool"], r["status"], r["output"]) for r in results[:2]] == [
         ("ping", "ok", "ping"),
