@@ -69,6 +69,11 @@ def _failures(state: PlanExecuteState) -> list[tuple[str, dict[str, Any], str]]:
             if r["status"] == "error"]
 
 
+def _replanning(state: PlanExecuteState) -> bool:
+    # A round has run before this one: its plan is in the state.
+    return "plan" in state
+
+
 def _parse_plan(schema: type[BaseModel], text: str) -> tuple[list[PlanStep] | None, str]:
     try:
         parsed = schema.model_validate_json(text)
@@ -83,9 +88,8 @@ def _parse_plan(schema: type[BaseModel], text: str) -> tuple[list[PlanStep] | No
 async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[BaseModel],
                       tool_names: tuple[str, ...], attempt: int
                       ) -> tuple[list[list[PlanStep]], list[str], NodeMetric]:
-    replanning = "plan" in state
     request = (replan_request(state["question"], _failures(state), state.get("problems", []))
-               if replanning else plan_request(state["question"]))
+               if _replanning(state) else plan_request(state["question"]))
     sampling = context.plan_samples > 1 or attempt > 0
     params = GenerationParams(
         temperature=context.sample_temperature if sampling else context.temperature,
@@ -119,7 +123,7 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     context = run_context(runtime.context)
     tool_names = select_tools(context.tools)
     schema = plan_model(tool_names, context.max_plan_steps)
-    next_round = plan_round(state) + 1 if "plan" in state else 0
+    next_round = plan_round(state) + 1 if _replanning(state) else 0
     metrics: list[NodeMetric] = []
     problems: list[str] = []
     plans: list[list[PlanStep]] = []

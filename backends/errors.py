@@ -94,7 +94,7 @@ class ReplyCutOff(InvalidRequest):
 
 
 class EngineStartError(AppError):
-    """The embedded llama.cpp engine could not start."""
+    """A local engine could not be set up or started: embedded llama.cpp, or `serve vllm`."""
 
 
 class ModelFileError(AppError):
