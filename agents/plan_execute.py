@@ -262,7 +262,8 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     The model writes the answer; one that states a value no result supports, leaves
     a result out or shows the trace format is decoded again with only the results'
     values allowed, and failing that the results are stated as they are. Which of
-    the three happened is the metric's ``answer_check``.
+    the three happened is the metric's ``answer_check``. When every step failed, the
+    failures are the answer.
     """
     context = run_context(runtime.context)
     question, results = state["question"], _chosen_results(state)
@@ -271,6 +272,11 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
         metric = failed_call("write_answer", "none", answer)
         metric["answer_check"] = "templated"
         return _answered(state, answer, [metric])
+    if results and all(r["status"] == "error" for r in results):
+        # Nothing to answer from: the model would answer anyway, with nothing behind it.
+        metric = failed_call("write_answer", "none", "every step of the chosen plan failed")
+        metric["answer_check"] = "templated"
+        return _answered(state, templated_answer(results), [metric])
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
     example_question, example_answer = ANSWER_EXAMPLE
     messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),

@@ -81,11 +81,13 @@ _FORBIDDEN: dict[type[ast.AST], str] = {
     ast.Await: "await",
 }
 _ONLY_ARITHMETIC = "the calculator only does arithmetic on numbers"
-# What an expression is made of, bounded in the pattern too (llama.cpp's converter
-# uses a string's pattern instead of its maxLength). ", " only with its space, so
-# "1,044" cannot be written.
+# What a model may write as an expression: numbers, operators, parentheses and the
+# calculator's names, at most MAX_LENGTH pieces (llama.cpp's converter uses a string's
+# pattern instead of its maxLength). No comma: small models run on into tuples
+# ("1.0, 1.0, ...") and thousands separators ("4, 500"), and a comma is only needed
+# for the two-argument forms round(x, n), log(x, b), min and max.
 EXPRESSION_PATTERN = (
-    r"^(?:[0-9.+\-*/%() ]|, |"
+    r"^(?:[0-9.+\-*/%() ]|"
     + "|".join(sorted([*_FUNCTIONS, *_CONSTANTS], key=lambda name: (-len(name), name)))
     + rf"){{1,{MAX_LENGTH}}}$"
 )
@@ -294,14 +296,14 @@ class CalculatorArgs(ToolArgs):
     """Arguments of the calculator tool."""
 
     # The pattern is for constrained decoders only (pydantic does not check a
-    # json_schema_extra pattern): a planner cannot write units, words, "=" or a
-    # thousands separator into an expression, while a direct caller still gets
-    # evaluate()'s message saying what is wrong.
+    # json_schema_extra pattern): a model cannot write units, words, "=" or a comma
+    # into an expression, while a direct caller still gets evaluate()'s message
+    # saying what is wrong.
     expression: str = Field(
         min_length=1,
         max_length=MAX_LENGTH,
         description="Arithmetic in Python syntax on plain numbers: + - * / ** and "
-        "parentheses, sqrt, round, min, max, log.",
+        "parentheses, sqrt(x), round(x), log(x).",
         json_schema_extra={"pattern": EXPRESSION_PATTERN},
     )
 

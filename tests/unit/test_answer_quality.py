@@ -110,6 +110,17 @@ async def test_an_answer_that_fails_its_repair_too_states_the_results(servers):
     assert answer_metric(state)["answer_check"] == "templated"
 
 
+async def test_when_every_step_failed_the_answer_says_so_without_asking_the_model(servers):
+    s = servers([ok(chat_completion(plan_text("1 / 0")))], [])
+    state = await graph.ainvoke({"question": "What is one divided by nothing?"},
+                                context=Context(max_replans=0))
+    [result] = state["tool_results"]
+    assert result["status"] == "error"
+    assert state["answer"] == f"calculator could not answer: {result['output']}."
+    assert answer_metric(state)["answer_check"] == "templated"
+    assert s["answer"].requests == []
+
+
 async def test_a_faithful_answer_passes_with_one_call(servers):
     s = servers([ok(chat_completion(plan_text("38 * 7")))],
                 [ok(chat_completion("Seven tickets cost $266."))])
