@@ -108,7 +108,9 @@ async def test_no_replan_when_the_budget_is_zero(servers):
     s = servers([ok(plan(calc("1 / 0")))])
     state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=0))
     assert len(s["planner"].requests) == 1
-    assert state["answer"] == "done" and by_step(state)[0]["status"] == "error"
+    failed = by_step(state)[0]
+    assert failed["status"] == "error"
+    assert state["answer"] == f"calculator could not answer: {failed['output']}."
 
 
 async def test_step_whose_input_failed_is_not_run(servers):
