@@ -1,6 +1,6 @@
-"""What makes a final answer acceptable, and the answers written without a model.
+"""The plan-and-execute graph's answer node, and what makes a final answer acceptable.
 
-The answer node lets the model write first. ``answer_problem`` then checks the
+``write_answer`` lets the model write first. ``answer_problem`` then checks the
 text against the tool results it was written from (``agents.answer_check``); a
 failing answer is decoded again under ``repair_schema``, whose pattern admits
 only the results' own numbers; if that fails too, ``templated_answer`` states
@@ -15,11 +15,19 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from agents.answer_check import answer_pattern, leaks_trace, missing_values, unsupported_values
-from agents.prompts import fact_line
-from agents.state import StepResult
+from agents.context import Context, run_context
+from agents.llm import call_model
+from agents.metrics import NodeMetric, failed_call, summarize
+from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, fact_line
+from agents.state import PlanExecuteState, StepResult, round_results
+from backends.base import JsonSchema
+from backends.config import GenerationParams
+from backends.errors import ReplyCutOff
 
 __all__ = [
     "REPAIR_MAX_LENGTH",
@@ -28,9 +36,15 @@ __all__ = [
     "no_plan_answer",
     "repair_schema",
     "templated_answer",
+    "write_answer",
 ]
 
 REPAIR_MAX_LENGTH = 300
+# The answer is one sentence: stopping at the line end keeps small models from
+# looping. (A repetition penalty would also stop them copying the tool's numbers.)
+ANSWER_STOP = ("\n",)
+# A repaired answer is one sentence inside a small JSON object.
+REPAIR_MAX_TOKENS = 120
 WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -89,3 +103,81 @@ def no_plan_answer(problems: Sequence[str]) -> str:
     else:
         why = "its plans could not be run"
     return f"I could not answer this: the model gave no usable plan ({why})."
+
+
+def _chosen_results(state: PlanExecuteState) -> list[StepResult]:
+    candidates, results = state.get("candidates", []), round_results(state)
+    if not candidates:
+        return []
+    winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
+    return [results[i] for i in winner["steps"] if i in results]
+
+
+async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Answer from the chosen plan's results, checked against them (``agents.answering``).
+
+    The model writes the answer; one that states a value no result supports, leaves
+    a result out or shows the trace format is decoded again with only the results'
+    values allowed, and failing that the results are stated as they are. Which of
+    the three happened is the metric's ``answer_check``. When every step failed, the
+    failures are the answer.
+    """
+    context = run_context(runtime.context)
+    question, results = state["question"], _chosen_results(state)
+    if not state.get("candidates"):
+        answer = no_plan_answer(state.get("problems", []))
+        metric = failed_call("write_answer", "none", answer)
+        metric["answer_check"] = "templated"
+        return _answered(state, answer, [metric])
+    if results and all(r["status"] == "error" for r in results):
+        # Nothing to answer from: the model would answer anyway, with nothing behind it.
+        metric = failed_call("write_answer", "none", "every step of the chosen plan failed")
+        metric["answer_check"] = "templated"
+        return _answered(state, templated_answer(results), [metric])
+    rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
+    example_question, example_answer = ANSWER_EXAMPLE
+    messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
+                AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
+    params = GenerationParams(temperature=context.temperature,
+                              max_tokens=context.max_answer_tokens, stop=ANSWER_STOP)
+    reply, metric = await call_model(
+        "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
+        messages=messages, local_only=context.local_only)
+    answer = str(reply.content).strip()
+    problem = answer_problem(answer, question, results)
+    if problem is None:
+        metric["answer_check"] = "passed"
+        return _answered(state, answer, [metric])
+    metric["error"] = problem
+    repaired, repair_metric = await _repair(messages, question, results, context)
+    if repaired is not None:
+        problem = answer_problem(repaired, question, results)
+        if problem is None:
+            repair_metric["answer_check"] = "repaired"
+            return _answered(state, repaired, [metric, repair_metric])
+        repair_metric["error"] = f"repaired {problem.removeprefix('the answer ')}"
+    repair_metric["answer_check"] = "templated"
+    return _answered(state, templated_answer(results), [metric, repair_metric])
+
+
+async def _repair(messages: list[BaseMessage], question: str, results: list[StepResult],
+                  context: Context) -> tuple[str | None, NodeMetric]:
+    schema = repair_schema(results)
+    params = GenerationParams(temperature=context.temperature, max_tokens=REPAIR_MAX_TOKENS)
+    try:
+        reply, metric = await call_model(
+            "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
+            messages=messages, constraint=JsonSchema(schema), local_only=context.local_only)
+    except ReplyCutOff as exc:
+        return None, failed_call("write_answer", exc.backend, str(exc.args[0]))
+    try:
+        return str(schema.model_validate_json(str(reply.content)).model_dump()["answer"]), metric
+    except ValidationError:
+        metric["error"] = "the repaired answer was cut off"
+        return None, metric
+
+
+def _answered(state: PlanExecuteState, answer: str,
+              metrics: list[NodeMetric]) -> dict[str, Any]:
+    summary = summarize([*state.get("metrics", []), *metrics])
+    return {"answer": answer, "metrics": metrics, "summary": summary}

@@ -1,32 +1,29 @@
-"""Nodes of the plan-and-execute graph: plan, run steps in dependency waves, answer.
+"""Nodes of the plan-and-execute graph: plan, run steps in dependency waves, vote.
 
 Steps whose inputs are ready run together, up to ``max_concurrency``; a step that
 needs earlier results first has its arguments drafted from them on the drafter
 chain, so the drafts of one wave reach a batching server at the same time. A
-round with a failed step is replanned, at most ``max_replans`` times.
+round with a failed step is replanned, at most ``max_replans`` times. The answer
+node is ``agents.answering.write_answer``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import BaseModel, ValidationError
 
-from agents.answering import answer_problem, no_plan_answer, repair_schema, templated_answer
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, sample_model
-from agents.metrics import NodeMetric, failed_call, summarize
+from agents.metrics import NodeMetric, failed_call
 from agents.planning import dependency_problems, plan_model, planner_system, select_tools
 from agents.prompts import (
-    ANSWER_EXAMPLE,
-    ANSWER_SYSTEM,
     DRAFT_SYSTEM,
-    answer_request,
     draft_request,
     plan_request,
     replan_request,
@@ -47,17 +44,11 @@ from backends.errors import ReplyCutOff
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tool
 
-__all__ = ["choose_result", "execute_step", "route_steps", "schedule_steps", "write_answer",
-           "write_plan"]
+__all__ = ["choose_result", "execute_step", "route_steps", "schedule_steps", "write_plan"]
 
 # A plan of MAX_PLAN_STEPS short steps fits well within this; it only stops runaways.
 PLAN_MAX_TOKENS = 400
 DRAFT_MAX_TOKENS = 200
-# The answer is one sentence: stopping at the line end keeps small models from
-# looping. (A repetition penalty would also stop them copying the tool's numbers.)
-ANSWER_STOP = ("\n",)
-# A repaired answer is one sentence inside a small JSON object.
-REPAIR_MAX_TOKENS = 120
 # Seeds of the plan samples: a fixed base per round, so a rerun draws the same plans.
 SEED_BASE = 1009
 # A round's first draw, then one more with fresh seeds before the round is given up.
@@ -246,81 +237,3 @@ async def execute_step(step_input: StepInput, runtime: Runtime[Context]) -> dict
     get_stream_writer()({"event": "step_done", "round": step_input["round"],
                          "step": step_input["index"], "status": result["status"]})
     return {"tool_results": [outcome], "metrics": metrics}
-
-
-def _chosen_results(state: PlanExecuteState) -> list[StepResult]:
-    candidates, results = state.get("candidates", []), round_results(state)
-    if not candidates:
-        return []
-    winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
-    return [results[i] for i in winner["steps"] if i in results]
-
-
-async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Answer from the chosen plan's results, checked against them (``agents.answering``).
-
-    The model writes the answer; one that states a value no result supports, leaves
-    a result out or shows the trace format is decoded again with only the results'
-    values allowed, and failing that the results are stated as they are. Which of
-    the three happened is the metric's ``answer_check``. When every step failed, the
-    failures are the answer.
-    """
-    context = run_context(runtime.context)
-    question, results = state["question"], _chosen_results(state)
-    if not state.get("candidates"):
-        answer = no_plan_answer(state.get("problems", []))
-        metric = failed_call("write_answer", "none", answer)
-        metric["answer_check"] = "templated"
-        return _answered(state, answer, [metric])
-    if results and all(r["status"] == "error" for r in results):
-        # Nothing to answer from: the model would answer anyway, with nothing behind it.
-        metric = failed_call("write_answer", "none", "every step of the chosen plan failed")
-        metric["answer_check"] = "templated"
-        return _answered(state, templated_answer(results), [metric])
-    rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
-    example_question, example_answer = ANSWER_EXAMPLE
-    messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
-                AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
-    params = GenerationParams(temperature=context.temperature,
-                              max_tokens=context.max_answer_tokens, stop=ANSWER_STOP)
-    reply, metric = await call_model(
-        "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
-        messages=messages, local_only=context.local_only)
-    answer = str(reply.content).strip()
-    problem = answer_problem(answer, question, results)
-    if problem is None:
-        metric["answer_check"] = "passed"
-        return _answered(state, answer, [metric])
-    metric["error"] = problem
-    repaired, repair_metric = await _repair(messages, question, results, context)
-    if repaired is not None:
-        problem = answer_problem(repaired, question, results)
-        if problem is None:
-            repair_metric["answer_check"] = "repaired"
-            return _answered(state, repaired, [metric, repair_metric])
-        repair_metric["error"] = f"repaired {problem.removeprefix('the answer ')}"
-    repair_metric["answer_check"] = "templated"
-    return _answered(state, templated_answer(results), [metric, repair_metric])
-
-
-async def _repair(messages: list[BaseMessage], question: str, results: list[StepResult],
-                  context: Context) -> tuple[str | None, NodeMetric]:
-    schema = repair_schema(results)
-    params = GenerationParams(temperature=context.temperature, max_tokens=REPAIR_MAX_TOKENS)
-    try:
-        reply, metric = await call_model(
-            "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
-            messages=messages, constraint=JsonSchema(schema), local_only=context.local_only)
-    except ReplyCutOff as exc:
-        return None, failed_call("write_answer", exc.backend, str(exc.args[0]))
-    try:
-        return str(schema.model_validate_json(str(reply.content)).model_dump()["answer"]), metric
-    except ValidationError:
-        metric["error"] = "the repaired answer was cut off"
-        return None, metric
-
-
-def _answered(state: PlanExecuteState, answer: str,
-              metrics: list[NodeMetric]) -> dict[str, Any]:
-    summary = summarize([*state.get("metrics", []), *metrics])
-    return {"answer": answer, "metrics": metrics, "summary": summary}

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from agents.answering import write_answer
 from agents.context import Context
 from agents.plan_execute import (
     choose_result,
     execute_step,
     route_steps,
     schedule_steps,
-    write_answer,
     write_plan,
 )
 from agents.state import PlanExecuteInput, PlanExecuteOutput, PlanExecuteState, StepInput
