@@ -26,6 +26,7 @@ __all__ = [
     "plan_model",
     "planner_system",
     "select_tools",
+    "tool_line",
 ]
 
 MAX_PLAN_STEPS = 8
@@ -81,7 +82,8 @@ def dependency_problems(steps: Sequence[Mapping[str, Any]]) -> list[str]:
             for i, step in enumerate(steps) for d in step.get("depends_on", []) if d >= i]
 
 
-def _tool_line(tool: BaseTool) -> str:
+def tool_line(tool: BaseTool) -> str:
+    """Describe ``tool`` in one prompt line: name, description, and what each argument is."""
     properties = _args_schema(tool).model_json_schema().get("properties", {})
     args = {name: spec.get("description", spec.get("type", "")) for name, spec in
             properties.items()}
@@ -100,6 +102,6 @@ def planner_system(tool_names: tuple[str, ...]) -> str:
         if {step["tool"] for step in steps} <= enabled
     ]
     return PLANNER_SYSTEM.format(
-        tools="\n".join(_tool_line(TOOLS[name]) for name in tool_names),
+        tools="\n".join(tool_line(TOOLS[name]) for name in tool_names),
         examples="\n".join(examples),
     )

@@ -31,7 +31,6 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
-from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
@@ -43,7 +42,8 @@ from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, chain_backends
 from agents.metrics import NodeMetric, failed_call, summarize
-from agents.planning import select_tools
+from agents.planning import select_tools, tool_line
+from agents.prompts import REACT_EXAMPLES, REACT_NATIVE_SYSTEM, REACT_SYSTEM
 from backends.base import JsonSchema
 from backends.chat import capabilities
 from backends.errors import GraphConfigError, ReplyCutOff
@@ -52,38 +52,13 @@ from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tools
 
 __all__ = [
-    "REACT_EXAMPLES", "REACT_NATIVE_SYSTEM", "REACT_SYSTEM", "FinalAnswer", "ReactInput",
-    "ReactOutput", "ReactState", "act", "action_message", "action_model", "json_prompt",
-    "route_after_think", "think", "turns_taken",
+    "FinalAnswer", "ReactInput", "ReactOutput", "ReactState", "act", "action_message",
+    "action_model", "json_prompt", "route_after_think", "think", "turns_taken",
 ]
 
 # Room for the longest action: a final answer of FINAL_MAX_CHARS or a tool's arguments.
 ACTION_MAX_TOKENS = 320
 FINAL_MAX_CHARS = 400
-
-REACT_SYSTEM = """You answer the user's question. You may call tools, one per reply.
-Reply with JSON only, one of:
-{{"action": "call", "tool": "<tool name>", "args": {{<arguments>}}}} runs a tool; \
-you then see its result.
-{{"action": "final", "answer": "<one short sentence>"}} answers the user.
-Copy numbers and dates from tool results exactly.
-Tools:
-{tools}"""
-
-REACT_NATIVE_SYSTEM = """You answer the user's question, calling the tools you are given \
-when they help. Copy numbers and dates from tool results exactly. When you know the answer, \
-reply with one short sentence."""
-
-# (question, tool, args, result, answer): shown as real turns, because small models
-# imitate a shown exchange far better than a described one. The first example whose
-# tool is enabled is used.
-REACT_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
-    ("What is 12 * 9?", "calculator", {"expression": "12 * 9"}, "108", "The answer is 108."),
-    ("How many kilometres is 5 miles?", "unit_convert",
-     {"value": 5.0, "from_unit": "mi", "to_unit": "km"}, "8.04672 km",
-     "5 miles is 8.04672 km."),
-)
-
 
 class ReactInput(TypedDict):
     """A conversation; the last user message is the request."""
@@ -166,13 +141,6 @@ def action_message(action: BaseModel, call_id: str, reply: AIMessage) -> AIMessa
     return AIMessage(content="", tool_calls=[call], **usage)
 
 
-def _tool_line(tool: BaseTool) -> str:
-    properties = _args_schema(tool.name).model_json_schema().get("properties", {})
-    args = {name: spec.get("description", spec.get("type", "")) for name, spec in
-            properties.items()}
-    return f"- {tool.name}: {tool.description} args: {json.dumps(args)}"
-
-
 def _as_action(message: AnyMessage) -> str:
     if isinstance(message, AIMessage) and message.tool_calls:
         return "\n".join(json.dumps({"action": "call", "tool": c["name"], "args": c["args"]})
@@ -186,7 +154,7 @@ def _as_result(tool: str, output: str, ok: bool) -> str:
 
 @lru_cache(maxsize=64)
 def _json_preamble(tool_names: tuple[str, ...]) -> tuple[BaseMessage, ...]:
-    system = REACT_SYSTEM.format(tools="\n".join(_tool_line(TOOLS[n]) for n in tool_names))
+    system = REACT_SYSTEM.format(tools="\n".join(tool_line(TOOLS[n]) for n in tool_names))
     shown = [example for example in REACT_EXAMPLES if example[1] in tool_names][:1]
     turns: list[BaseMessage] = [SystemMessage(system)]
     for question, tool, args, result, answer in shown:
