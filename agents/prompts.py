@@ -67,6 +67,12 @@ PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
     ("How many inches are 3 metres?",
      ({"tool": "unit_convert",
        "args": {"value": 3.0, "from_unit": "metres", "to_unit": "inches"}},)),
+    ("Convert 90 minutes to hours.",
+     ({"tool": "unit_convert",
+       "args": {"value": 90.0, "from_unit": "minutes", "to_unit": "hours"}},)),
+    ("What is 212 °F in Celsius?",
+     ({"tool": "unit_convert",
+       "args": {"value": 212.0, "from_unit": "°F", "to_unit": "Celsius"}},)),
 )
 
 ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.
