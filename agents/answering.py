@@ -114,7 +114,7 @@ def _chosen_results(state: PlanExecuteState) -> list[StepResult]:
 
 
 async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Answer from the chosen plan's results, checked against them (``agents.answering``).
+    """Answer from the chosen plan's results, checked against them (``answer_problem``).
 
     The model writes the answer; one that states a value no result supports, leaves
     a result out or shows the trace format is decoded again with only the results'
@@ -126,14 +126,11 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     question, results = state["question"], _chosen_results(state)
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
-        metric = failed_call("write_answer", "none", answer)
-        metric["answer_check"] = "templated"
-        return _answered(state, answer, [metric])
+        return _answered_without_model(state, answer, why=answer)
     if results and all(r["status"] == "error" for r in results):
         # Nothing to answer from: the model would answer anyway, with nothing behind it.
-        metric = failed_call("write_answer", "none", "every step of the chosen plan failed")
-        metric["answer_check"] = "templated"
-        return _answered(state, templated_answer(results), [metric])
+        return _answered_without_model(state, templated_answer(results),
+                                       why="every step of the chosen plan failed")
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
     example_question, example_answer = ANSWER_EXAMPLE
     messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
@@ -175,6 +172,12 @@ async def _repair(messages: list[BaseMessage], question: str, results: list[Step
     except ValidationError:
         metric["error"] = "the repaired answer was cut off"
         return None, metric
+
+
+def _answered_without_model(state: PlanExecuteState, answer: str, why: str) -> dict[str, Any]:
+    metric = failed_call("write_answer", "none", why)
+    metric["answer_check"] = "templated"
+    return _answered(state, answer, [metric])
 
 
 def _answered(state: PlanExecuteState, answer: str,

@@ -194,6 +194,7 @@ def replan_request(question: str, failures: list[tuple[str, dict[str, Any], str]
     lines.append("Plan again, avoiding those errors.\nPlan:")
     return "\n".join(lines)
 
+
 REACT_SYSTEM = """You answer the user's question. You may call tools, one per reply.
 Reply with JSON only, one of:
 {{"action": "call", "tool": "<tool name>", "args": {{<arguments>}}}} runs a tool; \
