@@ -93,6 +93,11 @@ class Context:
                                  "answered from. Backends with parallel sampling draw them in "
                                  "one request."},
     )
+    planner_examples: int = field(
+        default=2,
+        metadata={"description": "Worked examples most like the question shown to the planner "
+                                 "after its fixed prompt (0-8; 0 = the fixed examples only)."},
+    )
     sample_temperature: float = field(
         default=0.7,
         metadata={"description": "Sampling temperature of the plans when plan_samples > 1 "
@@ -121,7 +126,7 @@ class Context:
 # Budgets are bounded so every graph's recursion limit (set in graphs/) covers them.
 LIMITS = {"max_plan_steps": (1, 8), "max_concurrency": (1, 32), "max_replans": (0, 3),
           "max_agent_steps": (1, 20), "max_answer_tokens": (1, 8192), "temperature": (0.0, 2.0),
-          "plan_samples": (1, 8), "sample_temperature": (0.0, 2.0)}
+          "plan_samples": (1, 8), "planner_examples": (0, 8), "sample_temperature": (0.0, 2.0)}
 
 
 def _checked(context: Context) -> Context:

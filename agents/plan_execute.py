@@ -21,7 +21,13 @@ from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model, sample_model
 from agents.metrics import NodeMetric, failed_call
-from agents.planning import dependency_problems, plan_model, planner_system, select_tools
+from agents.planning import (
+    dependency_problems,
+    example_turns,
+    plan_model,
+    planner_system,
+    select_tools,
+)
 from agents.prompts import (
     DRAFT_SYSTEM,
     draft_request,
@@ -85,7 +91,9 @@ async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[Ba
     params = GenerationParams(
         temperature=context.sample_temperature if sampling else context.temperature,
         seed=SEED_BASE * (plan_round(state) + 1) + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
-    messages = [SystemMessage(planner_system(tool_names)), HumanMessage(request)]
+    messages = [SystemMessage(planner_system(tool_names)),
+                *example_turns(state["question"], tool_names, context.planner_examples),
+                HumanMessage(request)]
     try:
         replies, metric = await sample_model(
             "write_plan", chain=context.planner_backend, key="planner_backend", params=params,

@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, create_model
 
-from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM
+from agents.examples import nearest_examples
+from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM, plan_request
 from backends.errors import GraphConfigError
 from tools.registry import TOOLS
 from tools.selection import pick
@@ -23,6 +25,7 @@ from tools.selection import pick
 __all__ = [
     "MAX_PLAN_STEPS",
     "dependency_problems",
+    "example_turns",
     "plan_model",
     "planner_system",
     "select_tools",
@@ -91,13 +94,17 @@ def tool_line(tool: BaseTool) -> str:
     return f"- {tool.name}: {tool.description} args: {json.dumps(args)}"
 
 
+def _plan_json(steps: Sequence[Mapping[str, Any]]) -> str:
+    # Key order as the schema's (tool, then args): the decoder emits them that way.
+    return json.dumps({"steps": list(steps)})
+
+
 @lru_cache(maxsize=64)
 def planner_system(tool_names: tuple[str, ...]) -> str:
     """Render the planner's fixed system prompt for ``tool_names`` (byte-stable)."""
     enabled = set(tool_names)
     examples = [
-        # Key order as the schema's (tool, then args): the decoder emits them that way.
-        f"Question: {question}\nPlan: {json.dumps({'steps': list(steps)})}"
+        f"{plan_request(question)} {_plan_json(steps)}"
         for question, steps in PLANNER_EXAMPLES
         if {step["tool"] for step in steps} <= enabled
     ]
@@ -105,3 +112,15 @@ def planner_system(tool_names: tuple[str, ...]) -> str:
         tools="\n".join(tool_line(TOOLS[name]) for name in tool_names),
         examples="\n".join(examples),
     )
+
+
+def example_turns(question: str, tool_names: Sequence[str], count: int) -> list[BaseMessage]:
+    """The ``count`` examples most like ``question`` as exchanges, the closest last.
+
+    They come after the fixed system prompt, so its cached prefix is still reused,
+    and read as the model's own earlier replies, which a small model imitates most.
+    """
+    turns: list[BaseMessage] = []
+    for example, steps in nearest_examples(question, tool_names, count):
+        turns += [HumanMessage(plan_request(example)), AIMessage(_plan_json(steps))]
+    return turns

@@ -25,7 +25,9 @@ __all__ = [
     "check_request",
     "ANSWER_EXAMPLE",
     "ANSWER_SYSTEM",
+    "Example",
     "PLANNER_EXAMPLES",
+    "PLANNER_EXTRA_EXAMPLES",
     "PLANNER_SYSTEM",
     "answer_request",
     "fact_line",
@@ -44,10 +46,13 @@ Examples:
 {examples}"""
 
 # (question, steps): an example is shown only when every tool it uses is enabled.
-# None of them is a question of the evaluation set (tests/unit/test_eval_set.py).
-# All are single-step: a 135M model shown a two-step example pads every plan to two
-# steps. The plan schema still allows several steps for models that can use them.
-PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
+Example = tuple[str, tuple[dict[str, Any], ...]]
+
+# Shown in the system prompt on every request. None of these or of the extra examples
+# is a question of the evaluation set (tests/unit/test_eval_set.py). All are
+# single-step: a 135M model shown a two-step example on every request pads every plan
+# to two steps.
+PLANNER_EXAMPLES: tuple[Example, ...] = (
     ("What date is it in 3 days?",
      ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 3}},)),
     ("What time is it in Tokyo?",
@@ -73,6 +78,40 @@ PLANNER_EXAMPLES: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = (
     ("What is 212 °F in Celsius?",
      ({"tool": "unit_convert",
        "args": {"value": 212.0, "from_unit": "°F", "to_unit": "Celsius"}},)),
+)
+
+# Shown only when they are among the most similar to the question (agents/examples.py),
+# after the fixed prompt; with the fixed ones, they are what similarity picks from.
+# The two-step ones reach only questions that look two-part.
+PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
+    ("What is the largest ocean on Earth?", ()),
+    ("A bag of rice weighs 5 kg. How much do 8 bags weigh?",
+     ({"tool": "calculator", "args": {"expression": "8 * 5"}},)),
+    ("Split a $96 bill between 4 friends. How much does each pay?",
+     ({"tool": "calculator", "args": {"expression": "96 / 4"}},)),
+    ("What is 17 plus 26 plus 31?",
+     ({"tool": "calculator", "args": {"expression": "17 + 26 + 31"}},)),
+    ("A $40 shirt is 25% off. What does it cost now?",
+     ({"tool": "calculator", "args": {"expression": "40 - 25 / 100 * 40"}},)),
+    ("How many millilitres are in 2 litres?",
+     ({"tool": "unit_convert",
+       "args": {"value": 2.0, "from_unit": "litres", "to_unit": "millilitres"}},)),
+    ("Convert 5 metres to feet.",
+     ({"tool": "unit_convert", "args": {"value": 5.0, "from_unit": "metres", "to_unit": "feet"}},)),
+    ("What date was it 2 weeks ago?",
+     ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": -14}},)),
+    ("What is 6 * 7, and how many kilometres is 3 miles?",
+     ({"tool": "calculator", "args": {"expression": "6 * 7"}},
+      {"tool": "unit_convert",
+       "args": {"value": 3.0, "from_unit": "miles", "to_unit": "kilometres"}})),
+    ("Convert 2 litres to millilitres and 4 hours to minutes.",
+     ({"tool": "unit_convert",
+       "args": {"value": 2.0, "from_unit": "litres", "to_unit": "millilitres"}},
+      {"tool": "unit_convert",
+       "args": {"value": 4.0, "from_unit": "hours", "to_unit": "minutes"}})),
+    ("What is 10% of 50, and what date is it in 2 days?",
+     ({"tool": "calculator", "args": {"expression": "10 / 100 * 50"}},
+      {"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 2}})),
 )
 
 ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.

@@ -160,6 +160,28 @@ async def test_k_samples_are_concurrent_seeded_requests_elsewhere(servers):
     assert plan_metric["samples"] == 3 and plan_metric["completion_tokens"] == 3
 
 
+async def test_the_planner_sees_the_closest_examples_after_a_byte_stable_system_prompt(servers):
+    s = servers([ok(chat_completion(plan_text("6 * 2")))] * 3,
+                [ok(chat_completion("It is 12."))] * 3)
+    await graph.ainvoke({"question": "How many centimetres are in 4 feet?"})
+    await graph.ainvoke({"question": "What is 6 * 2, and what date is it in 9 days?"})
+    await graph.ainvoke({"question": "What is 6 * 2?"}, context=Context(planner_examples=0))
+    unit, two_part, none = [r.json()["messages"] for r in s["planner"].requests]
+    shown = Context().planner_examples
+    assert shown >= 1
+    assert unit[0] == two_part[0] == none[0] and unit[0]["role"] == "system"
+    for messages, question in ((unit, "How many centimetres are in 4 feet?"),
+                               (two_part, "What is 6 * 2, and what date is it in 9 days?")):
+        assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * shown + ["user"]
+        assert question in messages[-1]["content"]
+        assert messages[-3]["content"] != messages[-1]["content"]
+    closest_unit = json.loads(unit[-2]["content"])["steps"]
+    closest_two_part = json.loads(two_part[-2]["content"])["steps"]
+    assert [step["tool"] for step in closest_unit] == ["unit_convert"]
+    assert len(closest_two_part) == 2
+    assert [m["role"] for m in none] == ["system", "user"]
+
+
 async def test_a_plan_with_no_steps_is_answered_from_the_model(servers):
     servers([ok(chat_completion('{"steps": []}'))],
             [ok(chat_completion("Paris is the capital of France."))])

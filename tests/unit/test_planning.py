@@ -4,7 +4,15 @@ import pytest
 from pydantic import ValidationError
 
 from agents.context import LIMITS, Context, run_context
-from agents.planning import MAX_PLAN_STEPS, plan_model, planner_system, select_tools
+from agents.examples import nearest_examples
+from agents.planning import (
+    MAX_PLAN_STEPS,
+    example_turns,
+    plan_model,
+    planner_system,
+    select_tools,
+)
+from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
 from backends.errors import GraphConfigError
 from tools.base import tool_info
 from tools.registry import TOOLS
@@ -76,6 +84,40 @@ def test_planner_prompt_is_byte_stable_and_shows_only_enabled_tools():
     assert first.index("- calculator:") < first.index("- datetime:")
 
 
+@pytest.mark.parametrize(("question", "steps"), [*PLANNER_EXAMPLES, *PLANNER_EXTRA_EXAMPLES])
+def test_every_worked_example_is_a_valid_plan(question, steps):
+    assert plan_model(ALL, 4).model_validate({"steps": list(steps)}), question
+
+
+def _tools_of(example) -> list[str]:
+    return [step["tool"] for step in example[1]]
+
+
+def test_the_examples_shown_are_the_ones_most_like_the_question_closest_last():
+    unit = nearest_examples("How many litres are in 6 gallons?", ALL, 3)
+    assert len(unit) == 3 and _tools_of(unit[-1]) == ["unit_convert"]
+    two_part = nearest_examples("What is 9 * 3, and how many miles is 8 kilometres?", ALL, 3)
+    assert len(_tools_of(two_part[-1])) == 2
+    dated = nearest_examples("What weekday was it 12 days ago?", ALL, 2)
+    assert _tools_of(dated[-1]) == ["datetime"]
+    assert nearest_examples("What weekday was it 12 days ago?", ALL, 2) == dated
+
+
+def test_examples_use_only_enabled_tools_and_count_zero_shows_none():
+    only_calc = nearest_examples("Convert 5 miles to kilometres.", ("calculator",), 8)
+    assert only_calc and all(set(_tools_of(e)) <= {"calculator"} for e in only_calc)
+    assert nearest_examples("Convert 5 miles to kilometres.", ALL, 0) == []
+    assert example_turns("Convert 5 miles to kilometres.", ALL, 0) == []
+
+
+def test_example_turns_are_question_and_plan_exchanges_the_schema_accepts():
+    turns = example_turns("How many feet are in 3 metres?", ALL, 3)
+    assert [t.type for t in turns] == ["human", "ai"] * 3
+    for question, plan in zip(turns[::2], turns[1::2], strict=True):
+        assert question.content.startswith("Question: ") and question.content.endswith("Plan:")
+        plan_model(ALL, 4).model_validate_json(plan.content)
+
+
 def test_run_context_fills_defaults_and_names_unknown_keys():
     assert run_context(None) == Context()
     assert run_context({"planner_backend": "gpu"}).planner_backend == "gpu"
@@ -97,7 +139,8 @@ def test_studio_form_offers_configured_chains_and_backends_as_a_dropdown():
 
 @pytest.mark.parametrize(("key", "value"), [("max_replans", 9), ("max_concurrency", 0),
                                             ("max_agent_steps", 100), ("temperature", 3.0),
-                                            ("max_plan_steps", True)])
+                                            ("max_plan_steps", True),
+                                            ("planner_examples", 9)])
 def test_out_of_range_budgets_name_their_key(key, value):
     with pytest.raises(GraphConfigError) as caught:
         run_context({key: value})
