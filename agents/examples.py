@@ -3,11 +3,12 @@
 A small model copies the example nearest its question (which tool, how many
 steps) far more readily than it follows a description: with only the fixed
 examples, SmolLM2-135M planned 1 of 8 dev unit questions on ``unit_convert``,
-with the three most similar also shown, 7 of 8. So ``write_plan`` sends the
+with the two most similar also shown, 7 of 8. So ``write_plan`` sends the
 closest examples as exchanges after the fixed system prompt, which stays
-byte-stable for the prefix cache. Similarity is TF-IDF cosine over words and word
-pairs, numbers folded into one token: deterministic, cheap and the same on every
-backend. It only picks what the model is shown; the plan is the model's.
+byte-stable for the prefix cache. Similarity is TF-IDF cosine over words, operators
+and adjacent pairs of them, every number folded into one token: deterministic, cheap
+and the same on every backend. It only picks what the model is shown; the plan is
+the model's.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, Example
 
 __all__ = ["nearest_examples"]
 
-_WORD = re.compile(r"\d[\d,.]*|[^\W\d_]+|[%$°]")
+_WORD = re.compile(r"\d[\d,.]*|[^\W\d_]+|[-+*/%$°]")
 
 
 def _terms(text: str) -> set[str]:
@@ -52,13 +53,18 @@ def _index(tool_names: tuple[str, ...]
 def nearest_examples(question: str, tool_names: Sequence[str], count: int) -> list[Example]:
     """Return the ``count`` examples most like ``question``, the most similar last.
 
-    Only examples whose tools are all in ``tool_names`` are candidates. Ties keep
-    the examples' own order, so the same question always gets the same examples.
+    Only examples whose tools are all in ``tool_names`` are candidates, and none with
+    more steps than the closest one. Ties keep the examples' own order, so the same
+    question always gets the same examples.
     """
     if count <= 0:
         return []
     pool, vectors, idf = _index(tuple(sorted(tool_names)))
     query = _vector(_terms(question), idf)
     scores = [sum(w * vector.get(t, 0.0) for t, w in query.items()) for vector in vectors]
-    ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], i))[:count]
-    return [pool[i] for i in reversed(ranked)]
+    ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], i))
+    # The model copies the number of steps of any example it is shown, so a question
+    # whose closest example has one step is shown no longer plan.
+    most_steps = len(pool[ranked[0]][1])
+    chosen = [i for i in ranked if len(pool[i][1]) <= most_steps][:count]
+    return [pool[i] for i in reversed(chosen)]

@@ -85,6 +85,7 @@ PLANNER_EXAMPLES: tuple[Example, ...] = (
 # The two-step ones reach only questions that look two-part.
 PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
     ("What is the largest ocean on Earth?", ()),
+    ("What is 45 * 12?", ({"tool": "calculator", "args": {"expression": "45 * 12"}},)),
     ("A bag of rice weighs 5 kg. How much do 8 bags weigh?",
      ({"tool": "calculator", "args": {"expression": "8 * 5"}},)),
     ("Split a $96 bill between 4 friends. How much does each pay?",

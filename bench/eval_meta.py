@@ -67,7 +67,8 @@ def _sha(path: Path) -> str:
 
 
 def commit() -> str:
-    """Return the short hash of the checked-out commit, or ``unknown``."""
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, check=False)
+    """Return the checked-out commit's short hash, ``-dirty`` if tracked files differ
+    from it (the run measured code no commit holds), or ``unknown`` outside git."""
+    done = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7",
+                           "--exclude", "*"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or "unknown"

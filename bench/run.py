@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from backends.config import load_config
 from backends.errors import AppError
 from backends.settings import EmbeddedBackend
 from bench import engines, overhead
+from bench.eval_meta import commit
 from bench.local_server import server_memory
 from bench.measure import target_for
 from bench.models import describe, same_model
@@ -54,12 +54,6 @@ def _cpu_model() -> str | None:
     except OSError:
         return None
     return names[0] if names else None
-
-
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, check=False)
-    return done.stdout.strip() or "unknown"
 
 
 async def _backend(client: httpx.AsyncClient, name: str, sizes: dict[str, Any],
@@ -126,7 +120,7 @@ async def _ours(client: httpx.AsyncClient, first: str, sizes: dict[str, Any], ba
 async def run_bench(backends: list[str], *, sizes: dict[str, Any], out: Path) -> Path:
     """Benchmark ``backends``, then our own costs on the first; return the report path."""
     started = dt.datetime.now(dt.UTC)
-    results: dict[str, Any] = {"meta": {"commit": _commit(), "started": started.isoformat(),
+    results: dict[str, Any] = {"meta": {"commit": commit(), "started": started.isoformat(),
                                         "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
                                         "sizes": sizes,
                                         "process_rss_mb_at_start": engines.process_rss_mb()},

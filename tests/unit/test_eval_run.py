@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import operator
+import subprocess
 from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, ToolMessage
@@ -10,6 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, MessagesState, StateGraph
 from typing_extensions import TypedDict
 
+from bench.eval_meta import commit
 from bench.eval_report import summarize, write_eval_report
 from bench.eval_run import run_question
 from bench.eval_set import Question, Tolerance
@@ -147,3 +149,20 @@ async def test_the_report_has_a_row_per_category_and_overall(tmp_path):
     assert "| q3 | 266 | 7 tickets cost $214. | missing 266; unsupported 214 |" in text
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["runs"][0]["summary"]["overall"]["crashes"] == 0
+
+
+def test_the_recorded_commit_says_when_the_run_measured_uncommitted_code(tmp_path, monkeypatch):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                        *args], cwd=tmp_path, check=True, capture_output=True)
+
+    monkeypatch.chdir(tmp_path)
+    assert commit() == "unknown"
+    git("init", "-q")
+    (tmp_path / "prompt.txt").write_text("one\n")
+    git("add", "prompt.txt")
+    git("commit", "-q", "-m", "first")
+    clean = commit()
+    assert len(clean) == 7 and int(clean, 16) >= 0
+    (tmp_path / "prompt.txt").write_text("two\n")
+    assert commit() == f"{clean}-dirty"

@@ -98,6 +98,9 @@ def test_the_examples_shown_are_the_ones_most_like_the_question_closest_last():
     assert len(unit) == 3 and _tools_of(unit[-1]) == ["unit_convert"]
     two_part = nearest_examples("What is 9 * 3, and how many miles is 8 kilometres?", ALL, 3)
     assert len(_tools_of(two_part[-1])) == 2
+    for single in ("What is 17 * 23?", "What is 144 / 12?", "What is 15% of 80?"):
+        shown = nearest_examples(single, ALL, 4)
+        assert len(shown) == 4 and all(len(e[1]) <= 1 for e in shown), single
     dated = nearest_examples("What weekday was it 12 days ago?", ALL, 2)
     assert _tools_of(dated[-1]) == ["datetime"]
     assert nearest_examples("What weekday was it 12 days ago?", ALL, 2) == dated
