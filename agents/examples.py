@@ -16,19 +16,20 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, Example
 
-__all__ = ["nearest_examples"]
+__all__ = ["enabled_examples", "nearest_examples"]
 
 _WORD = re.compile(r"\d[\d,.]*|[^\W\d_]+|[-+*/%$°]")
 
 
 def _terms(text: str) -> set[str]:
     words = ["#" if w[0].isdigit() else w for w in _WORD.findall(text.casefold())]
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+    return set(words) | {f"{a} {b}" for a, b in pairwise(words)}
 
 
 def _vector(terms: set[str], idf: dict[str, float]) -> dict[str, float]:
@@ -38,12 +39,18 @@ def _vector(terms: set[str], idf: dict[str, float]) -> dict[str, float]:
     return {t: w / norm for t, w in weights.items()}
 
 
+def enabled_examples(examples: Iterable[Example], tool_names: Iterable[str]
+                     ) -> tuple[Example, ...]:
+    """Return the examples whose every tool is enabled: the model copies what it is shown."""
+    enabled = set(tool_names)
+    return tuple(example for example in examples
+                 if {step["tool"] for step in example[1]} <= enabled)
+
+
 @lru_cache(maxsize=64)
 def _index(tool_names: tuple[str, ...]
            ) -> tuple[tuple[Example, ...], tuple[dict[str, float], ...], dict[str, float]]:
-    enabled = set(tool_names)
-    pool = tuple(example for example in (*PLANNER_EXAMPLES, *PLANNER_EXTRA_EXAMPLES)
-                 if {step["tool"] for step in example[1]} <= enabled)
+    pool = enabled_examples((*PLANNER_EXAMPLES, *PLANNER_EXTRA_EXAMPLES), tool_names)
     terms = [_terms(question) for question, _ in pool]
     counts = Counter(t for example_terms in terms for t in example_terms)
     idf = {t: math.log((1 + len(pool)) / (1 + c)) + 1.0 for t, c in counts.items()}
@@ -57,9 +64,9 @@ def nearest_examples(question: str, tool_names: Sequence[str], count: int) -> li
     more steps than the closest one. Ties keep the examples' own order, so the same
     question always gets the same examples.
     """
-    if count <= 0:
-        return []
     pool, vectors, idf = _index(tuple(sorted(tool_names)))
+    if count <= 0 or not pool:
+        return []
     query = _vector(_terms(question), idf)
     scores = [sum(w * vector.get(t, 0.0) for t, w in query.items()) for vector in vectors]
     ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], i))

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, create_model
 
-from agents.examples import nearest_examples
+from agents.examples import enabled_examples, nearest_examples
 from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM, plan_request
 from backends.errors import GraphConfigError
 from tools.registry import TOOLS
@@ -102,12 +102,8 @@ def _plan_json(steps: Sequence[Mapping[str, Any]]) -> str:
 @lru_cache(maxsize=64)
 def planner_system(tool_names: tuple[str, ...]) -> str:
     """Render the planner's fixed system prompt for ``tool_names`` (byte-stable)."""
-    enabled = set(tool_names)
-    examples = [
-        f"{plan_request(question)} {_plan_json(steps)}"
-        for question, steps in PLANNER_EXAMPLES
-        if {step["tool"] for step in steps} <= enabled
-    ]
+    examples = [f"{plan_request(question)} {_plan_json(steps)}"
+                for question, steps in enabled_examples(PLANNER_EXAMPLES, tool_names)]
     return PLANNER_SYSTEM.format(
         tools="\n".join(tool_line(TOOLS[name]) for name in tool_names),
         examples="\n".join(examples),

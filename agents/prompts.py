@@ -82,7 +82,7 @@ PLANNER_EXAMPLES: tuple[Example, ...] = (
 
 # Shown only when they are among the most similar to the question (agents/examples.py),
 # after the fixed prompt; with the fixed ones, they are what similarity picks from.
-# The two-step ones reach only questions that look two-part.
+# The two-step ones reach only questions whose closest example is two-step.
 PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
     ("What is the largest ocean on Earth?", ()),
     ("What is 45 * 12?", ({"tool": "calculator", "args": {"expression": "45 * 12"}},)),
