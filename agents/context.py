@@ -93,6 +93,12 @@ class Context:
                                  "answered from. Backends with parallel sampling draw them in "
                                  "one request."},
     )
+    split_questions: bool = field(
+        default=True,
+        metadata={"description": "Ask the planner model first for the separate questions in "
+                                 "the message, and plan each on its own, in parallel (one "
+                                 "short extra call; off plans the message whole)."},
+    )
     planner_examples: int = field(
         default=2,
         metadata={"description": "Worked examples most like the question shown to the planner "

@@ -30,6 +30,8 @@ class NodeMetric(TypedDict):
     finish_reason: NotRequired[str]
     samples: NotRequired[int]
     answer_check: NotRequired[Literal["passed", "repaired", "templated"]]
+    # split_question: the message was split, is one question, or its split failed the check.
+    split: NotRequired[Literal["split", "whole", "rejected"]]
     vote: NotRequired[Vote]
 
 

@@ -1,5 +1,7 @@
-"""Nodes of the plan-and-execute graph: plan, run steps in dependency waves, vote.
+"""Nodes of the plan-and-execute graph: split, plan, run steps in dependency waves, vote.
 
+A message that asks several things is split into its questions first, and each
+is planned on its own (``agents.splitting``).
 Steps whose inputs are ready run together, up to ``max_concurrency``; a step that
 needs earlier results first has its arguments drafted from them on the drafter
 chain, so the drafts of one wave reach a batching server at the same time. A
@@ -9,6 +11,7 @@ node is ``agents.answering.write_answer``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -34,6 +37,7 @@ from agents.prompts import (
     plan_request,
     replan_request,
 )
+from agents.splitting import Split, split_messages, split_problem
 from agents.state import (
     PlanExecuteState,
     PlanStep,
@@ -43,19 +47,23 @@ from agents.state import (
     planned_steps,
     round_results,
 )
-from agents.voting import merge_plans, vote
+from agents.voting import join_parts, merge_plans, vote
 from backends.base import JsonSchema
 from backends.config import GenerationParams
 from backends.errors import ReplyCutOff
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tool
 
-__all__ = ["choose_result", "execute_step", "route_steps", "schedule_steps", "write_plan"]
+__all__ = [
+    "choose_result", "execute_step", "route_steps", "schedule_steps", "split_question",
+    "write_plan",
+]
 
 # A plan of MAX_PLAN_STEPS short steps fits well within this; it only stops runaways.
 PLAN_MAX_TOKENS = 400
 DRAFT_MAX_TOKENS = 200
-# Seeds of the plan samples: a fixed base per round, so a rerun draws the same plans.
+# Room for four parts of a long message; the grammar bounds each part anyway.
+SPLIT_MAX_TOKENS = 400
 SEED_BASE = 1009
 # A round's first draw, then one more with fresh seeds before the round is given up.
 PLAN_ATTEMPTS = 2
@@ -82,17 +90,15 @@ def _parse_plan(schema: type[BaseModel], text: str) -> tuple[list[PlanStep] | No
     return (None, f"unusable plan: {problems[0]}") if problems else (plan, "")
 
 
-async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[BaseModel],
-                      tool_names: tuple[str, ...], attempt: int
+async def _draw_plans(question: str, request: str, context: Context, schema: type[BaseModel],
+                      tool_names: tuple[str, ...], seed: int, attempt: int
                       ) -> tuple[list[list[PlanStep]], list[str], NodeMetric]:
-    request = (replan_request(state["question"], _failures(state), state.get("problems", []))
-               if _replanning(state) else plan_request(state["question"]))
     sampling = context.plan_samples > 1 or attempt > 0
     params = GenerationParams(
         temperature=context.sample_temperature if sampling else context.temperature,
-        seed=SEED_BASE * (plan_round(state) + 1) + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
+        seed=seed + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
     messages = [SystemMessage(planner_system(tool_names)),
-                *example_turns(state["question"], tool_names, context.planner_examples),
+                *example_turns(question, tool_names, context.planner_examples),
                 HumanMessage(request)]
     try:
         replies, metric = await sample_model(
@@ -112,32 +118,94 @@ async def _draw_plans(state: PlanExecuteState, context: Context, schema: type[Ba
     return plans, problems, metric
 
 
+async def _plan_question(question: str, request: str, context: Context,
+                         schema: type[BaseModel], tool_names: tuple[str, ...], seed: int,
+                         label: str) -> tuple[list[list[PlanStep]], list[str], list[NodeMetric]]:
+    # A first draw, then fresh seeds once, before this question is given up.
+    plans: list[list[PlanStep]] = []
+    problems: list[str] = []
+    metrics: list[NodeMetric] = []
+    for attempt in range(PLAN_ATTEMPTS):
+        plans, failed, metric = await _draw_plans(question, request, context, schema,
+                                                  tool_names, seed, attempt)
+        metrics.append(metric)
+        problems += [f"{label}attempt {attempt + 1}: {p}" for p in failed]
+        if plans:
+            break
+    return plans, problems, metrics
+
+
+async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the planner model for the separate questions of the message (``parts``).
+
+    The split is kept only when it passes ``split_problem``; otherwise, or when the
+    model sees one question, the message is planned whole.
+    """
+    context = run_context(runtime.context)
+    question = state["question"]
+    if not context.split_questions or context.max_plan_steps < 2:
+        return {"parts": [question]}
+    try:
+        reply, metric = await call_model(
+            "split_question", chain=context.planner_backend, key="planner_backend",
+            params=GenerationParams(temperature=context.temperature, max_tokens=SPLIT_MAX_TOKENS),
+            messages=split_messages(question), constraint=JsonSchema(Split),
+            local_only=context.local_only)
+        parts = Split.model_validate_json(str(reply.content)).questions
+    except ReplyCutOff as exc:
+        metric, parts = failed_call("split_question", exc.backend, str(exc.args[0])), []
+    except ValidationError as exc:
+        metric, parts = {**metric, "status": "error",
+                         "error": f"not a list of questions ({exc.errors()[0]['msg']})"}, []
+    parts = [part.strip() for part in parts]
+    problem = ("" if len(parts) < 2 else
+               f"{len(parts)} parts, more than max_plan_steps"
+               if len(parts) > context.max_plan_steps else split_problem(question, parts))
+    outcome: Literal["split", "whole", "rejected"] = (
+        "rejected" if problem or metric["status"] == "error" else
+        "split" if len(parts) > 1 else "whole")
+    get_stream_writer()({"event": "question_split", "outcome": outcome, "parts": parts,
+                         **({"problem": problem} if problem else {})})
+    return {"parts": parts if outcome == "split" else [question],
+            "metrics": [{**metric, "split": outcome}]}
+
+
 async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Draw ``plan_samples`` JSON plans; merge the distinct ones into one plan to run.
 
-    A sample that was cut off or does not validate is dropped; when none is usable
-    the planner is asked once more with fresh seeds, then the round ends planless
-    (``route_steps`` replans or answers that nothing could be done).
+    Each part of a split message is planned on its own, concurrently, within its share
+    of ``max_plan_steps``, and the i-th plans of the parts are joined; a replan is of
+    the whole message, with what failed. A sample that was cut off or does not validate
+    is dropped; when none is usable the planner is asked once more with fresh seeds,
+    then the round ends planless (``route_steps`` replans or answers that nothing
+    could be done).
     """
     context = run_context(runtime.context)
     tool_names = select_tools(context.tools)
-    schema = plan_model(tool_names, context.max_plan_steps)
-    next_round = plan_round(state) + 1 if _replanning(state) else 0
-    metrics: list[NodeMetric] = []
-    problems: list[str] = []
-    plans: list[list[PlanStep]] = []
-    for attempt in range(PLAN_ATTEMPTS):
-        plans, failed, metric = await _draw_plans(state, context, schema, tool_names, attempt)
-        metrics.append(metric)
-        problems += [f"round {next_round}, attempt {attempt + 1}: {p}" for p in failed]
-        if plans:
-            break
+    question = state["question"]
+    replanning = _replanning(state)
+    next_round = plan_round(state) + 1 if replanning else 0
+    # A fixed seed base per round, so a rerun draws the same plans.
+    seed = SEED_BASE * (plan_round(state) + 1)
+    if replanning:
+        requests = [(question, replan_request(question, _failures(state),
+                                              state.get("problems", [])))]
+    else:
+        requests = [(part, plan_request(part)) for part in state.get("parts") or [question]]
+    schema = plan_model(tool_names, max(1, context.max_plan_steps // len(requests)))
+    labels = ([f"round {next_round}, "] if len(requests) == 1 else
+              [f"round {next_round}, part {i + 1}, " for i in range(len(requests))])
+    drawn = await asyncio.gather(*(
+        _plan_question(part, request, context, schema, tool_names, seed, label)
+        for (part, request), label in zip(requests, labels, strict=True)))
+    plans = join_parts([part_plans for part_plans, _, _ in drawn])
     merged, candidates = merge_plans(plans)
     writer = get_stream_writer()
     writer({"event": "plan_ready", "round": next_round, "steps": merged,
             "samples": len(plans), "distinct": len(candidates)})
     return {"plan": merged, "candidates": candidates, "round": next_round,
-            "metrics": metrics, "problems": problems}
+            "metrics": [m for _, _, part_metrics in drawn for m in part_metrics],
+            "problems": [p for _, part_problems, _ in drawn for p in part_problems]}
 
 
 async def schedule_steps(state: PlanExecuteState) -> dict[str, Any]:

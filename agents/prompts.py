@@ -21,6 +21,9 @@ __all__ = [
     "COMPLEXITY_OPTIONS",
     "COMPLEXITY_SYSTEM",
     "ROUTER_SYSTEM",
+    "SPLIT_EXAMPLES",
+    "SPLIT_SYSTEM",
+    "split_request",
     "ROUTE_OPTIONS",
     "check_request",
     "ANSWER_EXAMPLE",
@@ -115,6 +118,27 @@ PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
       {"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 2}})),
 )
 
+SPLIT_SYSTEM = """You split a message into the separate questions it asks, so each can be \
+answered on its own. A message that asks one thing is one question: keep it whole, with \
+the facts it gives. Copy the words; do not answer. Reply with JSON only."""
+
+# (message, its questions), shown as exchanges before the message to split. The
+# single ones teach that facts stay with their question; none is an eval question.
+SPLIT_EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("What is 6 * 7, and how many kilometres is 3 miles?",
+     ("What is 6 * 7?", "How many kilometres is 3 miles?")),
+    ("A $40 shirt is 25% off. What does it cost now?",
+     ("A $40 shirt is 25% off. What does it cost now?",)),
+    ("Convert 2 litres to millilitres and 4 hours to minutes.",
+     ("Convert 2 litres to millilitres.", "Convert 4 hours to minutes.")),
+    ("What is 17 plus 26 plus 31?", ("What is 17 plus 26 plus 31?",)),
+    ("Sam reads 20 pages a day. How many pages does he read in a week?",
+     ("Sam reads 20 pages a day. How many pages does he read in a week?",)),
+    ("What is 10% of 50, and what date is it in 2 days?",
+     ("What is 10% of 50?", "What date is it in 2 days?")),
+    ("Who painted the Mona Lisa?", ("Who painted the Mona Lisa?",)),
+)
+
 ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.
 Copy numbers and dates from the facts exactly; do not calculate anything yourself."""
 
@@ -131,6 +155,11 @@ ANSWER_EXAMPLE = (
 def plan_request(question: str) -> str:
     """Format the user turn that asks the planner for a plan."""
     return f"Question: {question}\nPlan:"
+
+
+def split_request(message: str) -> str:
+    """Format the user turn that asks for the separate questions of ``message``."""
+    return f"Message: {message}\nQuestions:"
 
 
 def fact_line(tool: str, args: dict[str, Any], status: str, output: str) -> str:

@@ -62,12 +62,15 @@ class PlanExecuteOutput(TypedDict):
     summary: dict[str, dict[str, float]]
     candidates: list[Candidate]
     vote: Vote
+    parts: list[str]
 
 
 class PlanExecuteState(TypedDict):
     """Everything the graph's nodes read and write."""
 
     question: str
+    # The message's separate questions, each planned on its own; [question] when whole.
+    parts: NotRequired[list[str]]
     plan: NotRequired[list[PlanStep]]
     tool_results: Annotated[list[StepResult], operator.add]
     metrics: Annotated[list[NodeMetric], operator.add]

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from agents.answer_check import key_value
 
-__all__ = ["Candidate", "Vote", "merge_plans", "vote"]
+__all__ = ["Candidate", "Vote", "join_parts", "merge_plans", "vote"]
 
 
 class Candidate(TypedDict):
@@ -37,6 +37,29 @@ class Vote(TypedDict):
     usable: int
 
 
+def _shifted(plan: Sequence[Mapping[str, Any]], offset: int) -> list[dict[str, Any]]:
+    # A plan's ``depends_on`` indexes are its own; laid after ``offset`` steps they move.
+    return [{**step, "depends_on": [d + offset for d in step.get("depends_on", [])]}
+            for step in plan]
+
+
+def join_parts(per_part: Sequence[Sequence[Sequence[Mapping[str, Any]]]]
+               ) -> list[list[dict[str, Any]]]:
+    """Join the i-th plan of every part of a message into the message's i-th plan.
+
+    A part with fewer plans than another repeats its own in turn; a part with none
+    is left out (the caller records why).
+    """
+    usable = [plans for plans in per_part if plans]
+    joined: list[list[dict[str, Any]]] = []
+    for i in range(max((len(plans) for plans in usable), default=0)):
+        plan: list[dict[str, Any]] = []
+        for plans in usable:
+            plan += _shifted(plans[i % len(plans)], len(plan))
+        joined.append(plan)
+    return joined
+
+
 def merge_plans(plans: Sequence[Sequence[Mapping[str, Any]]]
                 ) -> tuple[list[dict[str, Any]], list[Candidate]]:
     """Return one plan running each distinct plan once, and the candidates it holds.
@@ -54,8 +77,7 @@ def merge_plans(plans: Sequence[Sequence[Mapping[str, Any]]]
             continue
         seen[key] = len(candidates)
         offset = len(merged)
-        merged += [{**step, "depends_on": [d + offset for d in step.get("depends_on", [])]}
-                   for step in plan]
+        merged += _shifted(plan, offset)
         candidates.append(Candidate(steps=list(range(offset, len(merged))), samples=[sample]))
     return merged, candidates
 

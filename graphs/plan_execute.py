@@ -1,9 +1,10 @@
 """Plan-and-execute: a JSON plan, its steps in parallel dependency waves, an answer.
 
-START -> write_plan -(Send per ready step)-> execute_step -> schedule_steps
+START -> split_question -> write_plan -(Send per ready step)-> execute_step -> schedule_steps
       -> (next wave | write_plan to replan | choose_result) -> write_answer -> END
 
-write_plan draws ``plan_samples`` plans and merges the distinct ones, so the steps
+split_question asks for the message's separate questions, which write_plan plans
+side by side; it draws ``plan_samples`` plans and merges the distinct ones, so the steps
 of every candidate fan out together; choose_result votes on their results.
 """
 
@@ -18,6 +19,7 @@ from agents.plan_execute import (
     execute_step,
     route_steps,
     schedule_steps,
+    split_question,
     write_plan,
 )
 from agents.state import PlanExecuteInput, PlanExecuteOutput, PlanExecuteState, StepInput
@@ -37,12 +39,14 @@ def build_plan_execute() -> PlanExecuteBuilder:
         input_schema=PlanExecuteInput,
         output_schema=PlanExecuteOutput,
     )
+    builder.add_node("split_question", sync_and_async(split_question))
     builder.add_node("write_plan", sync_and_async(write_plan))
     builder.add_node("execute_step", sync_and_async(execute_step), input_schema=StepInput)
     builder.add_node("schedule_steps", sync_and_async(schedule_steps))
     builder.add_node("choose_result", sync_and_async(choose_result))
     builder.add_node("write_answer", sync_and_async(write_answer))
-    builder.add_edge(START, "write_plan")
+    builder.add_edge(START, "split_question")
+    builder.add_edge("split_question", "write_plan")
     # Parallel branches meet in schedule_steps, so the next wave is decided once.
     builder.add_edge("execute_step", "schedule_steps")
     # An empty plan (no usable sample) is replanned, or answered as not doable.

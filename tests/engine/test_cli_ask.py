@@ -26,7 +26,8 @@ def test_ask_prints_answer_and_per_node_table(model_path):
     header = next(i for i, line in enumerate(lines) if line.startswith("node"))
     assert "latency ms" in lines[header] and "prompt tok" in lines[header]
     rows = [line.split()[0] for line in lines[header + 2:] if line and not line.startswith("-")]
-    assert rows[0] == "write_plan" and "execute_step" in rows and rows[-1] == "total"
+    assert rows[:2] == ["split_question", "write_plan"] and "execute_step" in rows
+    assert rows[-1] == "total"
     assert "slot" not in done.stderr and "llama" not in done.stderr, "engine log leaked"
 
 

@@ -20,7 +20,7 @@ def assert_arithmetic_run(state: dict) -> None:
     assert calculator[0]["output"] == "391"
     assert state["answer"].strip()
     nodes = [m["node"] for m in state["metrics"]]
-    assert nodes[0] == "write_plan" and nodes[-1] == "write_answer"
+    assert nodes[:2] == ["split_question", "write_plan"] and nodes[-1] == "write_answer"
     assert "execute_step" in nodes
     # A call that failed (a repair cut off at its limit, say) reports no usage.
     llm_calls = [m for m in state["metrics"] if m["backend"] == "embedded"]
@@ -40,19 +40,20 @@ def test_plain_sync_invoke_works_too(model_path):
 async def test_planner_prefix_is_served_from_the_prompt_cache(model_path):
     await graph.ainvoke(QUESTION)
     second = await graph.ainvoke({"question": "What is 6 * 7?"})
-    plan_call = next(m for m in second["metrics"] if m["node"] == "write_plan")
-    assert plan_call["cached_tokens"] > plan_call["prompt_tokens"] // 2
+    for node in ("split_question", "write_plan"):
+        call = next(m for m in second["metrics"] if m["node"] == node)
+        assert call["cached_tokens"] > call["prompt_tokens"] // 2, node
 
 
 async def test_stream_reports_plan_steps_and_answer(model_path):
     updates, custom = [], []
     async for mode, chunk in graph.astream(QUESTION, stream_mode=["updates", "custom"]):
         (updates if mode == "updates" else custom).append(chunk)
-    assert [next(iter(u)) for u in updates][0] == "write_plan"
+    assert [next(iter(u)) for u in updates][:2] == ["split_question", "write_plan"]
     assert "execute_step" in {next(iter(u)) for u in updates}
     assert next(iter(updates[-1])) == "write_answer"
     events = [c["event"] for c in custom]
-    assert events[0] == "plan_ready" and "step_done" in events
+    assert events[:2] == ["question_split", "plan_ready"] and "step_done" in events
 
 
 async def test_answer_tokens_stream_in_messages_mode(model_path):

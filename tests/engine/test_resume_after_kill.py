@@ -36,7 +36,9 @@ print(json.dumps({"answer": state["answer"], "results": state["tool_results"]}))
 def test_killed_run_resumes_without_rerunning_its_tools(tmp_path, monkeypatch):
     plan = {"steps": [{"tool": "calculator", "args": {"expression": "17 * 23"},
                        "depends_on": []}]}
-    planner = FaultyServer([ok(chat_completion(json.dumps(plan)))])
+    one_question = {"questions": ["What is 17 * 23?"]}
+    planner = FaultyServer([ok(chat_completion(json.dumps(one_question))),
+                            ok(chat_completion(json.dumps(plan)))])
     answerer = FaultyServer([hang(120), ok(chat_completion("17 * 23 is 391."))])
     with planner, answerer:
         config = write_backends(
@@ -64,5 +66,5 @@ def test_killed_run_resumes_without_rerunning_its_tools(tmp_path, monkeypatch):
         state = json.loads(resumed.stdout.strip().splitlines()[-1])
         assert state["answer"] == "17 * 23 is 391."
         assert [r["output"] for r in state["results"]] == ["391"], "the tool ran exactly once"
-        assert len(planner.requests) == 1, "the resumed run did not plan again"
+        assert len(planner.requests) == 2, "the resumed run did not split or plan again"
         assert len(answerer.requests) == 2

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.context import Context
+from agents.prompts import SPLIT_SYSTEM, plan_request
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
 from graphs.react_agent import graph as react_agent
@@ -28,6 +29,16 @@ def choices(*texts: str) -> dict:
     body["choices"] = [{"index": i, "message": {"role": "assistant", "content": t},
                         "finish_reason": "stop"} for i, t in enumerate(texts)]
     return body
+
+
+def split_text(*questions: str) -> str:
+    return json.dumps({"questions": list(questions)})
+
+
+# Most scripts below answer only plan requests, so their message is planned whole;
+# the split_question tests say so where they split.
+def whole(**fields) -> Context:
+    return Context(split_questions=False, **fields)
 
 
 @pytest.fixture
@@ -67,7 +78,7 @@ async def test_a_plan_cut_at_its_token_limit_is_redrawn_replanned_then_answered(
     runaway = chat_completion('{"steps": [{"tool": "calculator", "args": {"expression": '
                               '"1234567890123', finish="length")
     s = servers([ok(runaway)] * 4, [], planner_kind="sglang")
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
     assert len(s["planner"].requests) == 4, "drawn twice in each of two rounds"
     assert state["answer"].startswith("I could not answer this")
     assert state["plan"] == [] and state["tool_results"] == []
@@ -81,7 +92,8 @@ async def test_a_garbled_plan_is_drawn_again_with_a_fresh_seed(servers):
     s = servers([ok(chat_completion('{"steps": [{"tool": "calc')),
                  ok(chat_completion(plan_text("38 * 7")))],
                 [ok(chat_completion("Seven tickets cost 266 dollars."))])
-    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole())
     first, second = (r.json() for r in s["planner"].requests)
     assert first["seed"] != second["seed"] and second["temperature"] > 0
     assert state["answer"] == "Seven tickets cost 266 dollars."
@@ -92,7 +104,8 @@ async def test_an_answer_contradicting_its_tool_result_is_repaired(servers):
     s = servers([ok(chat_completion(plan_text("38 * 7")))],
                 [ok(chat_completion("38 * 7 is 214.")),
                  ok(chat_completion('{"answer": "Seven tickets cost 266 dollars."}'))])
-    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole())
     assert state["answer"] == "Seven tickets cost 266 dollars."
     assert answer_metric(state)["answer_check"] == "repaired"
     assert "214" in [m for m in state["metrics"] if m["node"] == "write_answer"][0]["error"]
@@ -105,7 +118,8 @@ async def test_an_answer_that_fails_its_repair_too_states_the_results(servers):
     servers([ok(chat_completion(plan_text("38 * 7")))],
             [ok(chat_completion('1. calculator({"expression": "38 * 7"}) -> 214')),
              ok(chat_completion('{"answer": "266. 266"}'))])
-    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole())
     assert state["answer"] == "38 * 7 = 266."
     assert answer_metric(state)["answer_check"] == "templated"
 
@@ -113,7 +127,7 @@ async def test_an_answer_that_fails_its_repair_too_states_the_results(servers):
 async def test_when_every_step_failed_the_answer_says_so_without_asking_the_model(servers):
     s = servers([ok(chat_completion(plan_text("1 / 0")))], [])
     state = await graph.ainvoke({"question": "What is one divided by nothing?"},
-                                context=Context(max_replans=0))
+                                context=whole(max_replans=0))
     [result] = state["tool_results"]
     assert result["status"] == "error"
     assert state["answer"] == f"calculator could not answer: {result['output']}."
@@ -124,7 +138,8 @@ async def test_when_every_step_failed_the_answer_says_so_without_asking_the_mode
 async def test_a_faithful_answer_passes_with_one_call(servers):
     s = servers([ok(chat_completion(plan_text("38 * 7")))],
                 [ok(chat_completion("Seven tickets cost $266."))])
-    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"})
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole())
     assert answer_metric(state)["answer_check"] == "passed"
     assert len(s["answer"].requests) == 1
 
@@ -134,7 +149,7 @@ async def test_k_samples_come_from_one_request_with_n_where_the_engine_has_it(se
                 [ok(chat_completion("Seven tickets cost 266 dollars."))])
     events = [e async for e in graph.astream(
         {"question": "What do 7 tickets at 38 dollars cost?"}, stream_mode="custom",
-        context=Context(plan_samples=3))]
+        context=whole(plan_samples=3))]
     [request] = s["planner"].requests
     assert request.json()["n"] == 3 and request.json()["temperature"] == 0.7
     [vote] = [e for e in events if e["event"] == "vote"]
@@ -149,7 +164,7 @@ async def test_k_samples_are_concurrent_seeded_requests_elsewhere(servers):
                 [ok(chat_completion("Seven tickets cost 266 dollars."))],
                 capabilities={"parallel_sampling": False})
     state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
-                                context=Context(plan_samples=3))
+                                context=whole(plan_samples=3))
     bodies = [r.json() for r in s["planner"].requests]
     assert len(bodies) == 3 and all(b.get("n") in (None, 1) for b in bodies)
     assert len({b["seed"] for b in bodies}) == 3
@@ -163,9 +178,10 @@ async def test_k_samples_are_concurrent_seeded_requests_elsewhere(servers):
 async def test_the_planner_sees_the_closest_examples_after_a_byte_stable_system_prompt(servers):
     s = servers([ok(chat_completion(plan_text("6 * 2")))] * 3,
                 [ok(chat_completion("It is 12."))] * 3)
-    await graph.ainvoke({"question": "How many centimetres are in 4 feet?"})
-    await graph.ainvoke({"question": "What is 6 * 2, and what date is it in 9 days?"})
-    await graph.ainvoke({"question": "What is 6 * 2?"}, context=Context(planner_examples=0))
+    await graph.ainvoke({"question": "How many centimetres are in 4 feet?"}, context=whole())
+    await graph.ainvoke({"question": "What is 6 * 2, and what date is it in 9 days?"},
+                        context=whole())
+    await graph.ainvoke({"question": "What is 6 * 2?"}, context=whole(planner_examples=0))
     unit, two_part, none = [r.json()["messages"] for r in s["planner"].requests]
     shown = Context().planner_examples
     assert shown >= 1
@@ -185,7 +201,7 @@ async def test_the_planner_sees_the_closest_examples_after_a_byte_stable_system_
 async def test_a_plan_with_no_steps_is_answered_from_the_model(servers):
     servers([ok(chat_completion('{"steps": []}'))],
             [ok(chat_completion("Paris is the capital of France."))])
-    state = await graph.ainvoke({"question": "What is the capital of France?"})
+    state = await graph.ainvoke({"question": "What is the capital of France?"}, context=whole())
     assert state["answer"] == "Paris is the capital of France."
     assert state["tool_results"] == [] and state["round"] == 0
     assert answer_metric(state)["answer_check"] == "passed"
@@ -199,3 +215,63 @@ async def test_a_react_action_cut_at_its_token_limit_ends_the_run_with_an_answer
     state = await react_agent.ainvoke({"messages": [("user", "What is 9 * 9?")]})
     assert state["answer"].startswith("The model's reply was not a valid action")
     assert "CompletionUsage" not in state["answer"]
+
+
+async def test_a_split_message_plans_each_question_on_its_own_side_by_side(servers):
+    parts = ["What is 6 * 7?", "How many metres are 3 km?"]
+    # Held, so that the second part's request can only overlap if both were sent at once.
+    s = servers([ok(chat_completion(split_text(*parts))),
+                 ok(chat_completion(plan_text("6 * 7")), delay=1.0),
+                 ok(chat_completion(plan_text("3 * 1000")), delay=1.0)],
+                [ok(chat_completion("6 * 7 is 42 and 3 km is 3000 metres."))])
+    events = [chunk async for chunk in graph.astream(
+        {"question": "What is 6 * 7, and how many metres are 3 km?"},
+        stream_mode=["custom", "values"])]
+    state = [data for mode, data in events if mode == "values"][-1]
+    split_request, *plan_requests = s["planner"].requests
+    assert split_request.json()["messages"][0]["content"] == SPLIT_SYSTEM
+    asked = sorted(r.json()["messages"][-1]["content"] for r in plan_requests)
+    assert asked == sorted(plan_request(part) for part in parts)
+    first, second = sorted(r.arrived for r in plan_requests)
+    assert second - first < 1.0, "the parts were planned concurrently"
+    assert state["parts"] == parts
+    assert sorted(r["output"] for r in state["tool_results"]) == ["3000", "42"]
+    assert len(state["plan"]) == 2 and len(state["candidates"]) == 1
+    [split_metric] = [m for m in state["metrics"] if m["node"] == "split_question"]
+    assert split_metric["split"] == "split" and split_metric["status"] == "ok"
+    [event] = [data for mode, data in events
+               if mode == "custom" and data["event"] == "question_split"]
+    assert event["outcome"] == "split" and event["parts"] == parts
+
+
+@pytest.mark.parametrize(("reply", "outcome", "why"), [
+    (split_text("What is 6 * 7?", "How many metres are 30 km?"), "rejected",
+     "numbers (6, 7, 30) are not the message's (3, 6, 7)"),
+    (split_text("What is 6 * 7, and how many metres are 3 km?"), "whole", ""),
+    ('{"questions": ["What is 6 * 7?", "How many me', "rejected", ""),
+])
+async def test_a_split_that_fails_its_check_or_is_one_question_plans_the_message_whole(
+        servers, reply, outcome, why):
+    message = "What is 6 * 7, and how many metres are 3 km?"
+    s = servers([ok(chat_completion(reply)), ok(chat_completion(plan_text("6 * 7")))],
+                [ok(chat_completion("6 * 7 is 42."))])
+    events = [chunk async for chunk in graph.astream(
+        {"question": message}, stream_mode=["custom", "values"])]
+    state = [data for mode, data in events if mode == "values"][-1]
+    [_, plan_call] = s["planner"].requests
+    assert plan_call.json()["messages"][-1]["content"] == plan_request(message)
+    assert state["parts"] == [message] and state["answer"] == "6 * 7 is 42."
+    [split_metric] = [m for m in state["metrics"] if m["node"] == "split_question"]
+    assert split_metric["split"] == outcome
+    [event] = [data for mode, data in events
+               if mode == "custom" and data["event"] == "question_split"]
+    assert why in event.get("problem", "")
+
+
+async def test_with_splitting_off_the_first_planner_request_is_the_plan(servers):
+    s = servers([ok(chat_completion(plan_text("6 * 7")))], [ok(chat_completion("It is 42."))])
+    state = await graph.ainvoke({"question": "What is 6 * 7, and what is 2 + 2?"},
+                                context=whole())
+    [request] = s["planner"].requests
+    assert request.json()["messages"][-1]["content"].startswith("Question: ")
+    assert "split_question" not in [m["node"] for m in state["metrics"]]

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
+from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, SPLIT_EXAMPLES
 from backends.errors import GraphConfigError
 from bench.eval_score import numbers_in, score_answer
 from bench.eval_set import CATEGORIES, QUESTIONS, load_questions, resolve_expected
@@ -31,9 +31,9 @@ def test_both_splits_hold_every_category_in_equal_numbers():
     assert sum(q.split == "dev" for q in ALL) == sum(q.split == "test" for q in ALL)
 
 
-def test_no_question_repeats_a_planner_example():
+def test_no_question_repeats_a_planner_or_splitting_example():
     examples = [question.casefold().rstrip("?.")
-                for question, _ in (*PLANNER_EXAMPLES, *PLANNER_EXTRA_EXAMPLES)]
+                for question, _ in (*PLANNER_EXAMPLES, *PLANNER_EXTRA_EXAMPLES, *SPLIT_EXAMPLES)]
     for q in ALL:
         text = q.question.casefold()
         assert not any(example in text for example in examples), q.id

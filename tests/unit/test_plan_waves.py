@@ -29,6 +29,11 @@ def to_m(*depends_on: int) -> dict:
     return {"tool": "unit_convert", "args": {"value": 0.0, "from_unit": "km", "to_unit": "m"},
             "depends_on": list(depends_on)}
 
+# These scripts answer the planner's plan requests; splitting has its own tests
+# (tests/unit/test_splitting.py), so the message is planned whole here.
+def whole(**fields) -> Context:
+    return Context(split_questions=False, **fields)
+
 
 @pytest.fixture
 def servers(tmp_path: Path, monkeypatch):
@@ -62,7 +67,7 @@ def by_step(state: dict, round_: int = 0) -> dict[int, dict]:
 async def test_dependent_step_is_drafted_from_its_inputs_then_run(servers):
     s = servers([ok(plan(calc("17 * 23"), to_m(0)))],
                 [ok(chat_completion('{"value": 391.0, "from_unit": "km", "to_unit": "m"}'))])
-    state = await graph.ainvoke({"question": "17*23 km in metres?"})
+    state = await graph.ainvoke({"question": "17*23 km in metres?"}, context=whole())
     results = by_step(state)
     assert results[0]["output"] == "391"
     assert results[1]["args"]["value"] == 391.0 and "391000" in results[1]["output"]
@@ -74,7 +79,7 @@ async def test_dependent_step_is_drafted_from_its_inputs_then_run(servers):
 async def test_drafts_of_one_wave_reach_the_server_together(servers):
     draft = ok(chat_completion('{"value": 2.0, "from_unit": "km", "to_unit": "m"}'), delay=2.0)
     s = servers([ok(plan(calc("1 + 1"), calc("2 + 2"), to_m(0), to_m(0)))], [draft, draft])
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_concurrency=4))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_concurrency=4))
     first, second = sorted(r.arrived for r in s["drafter"].requests)
     assert second - first < 2.0, "the second draft arrived while the first was held"
     assert sorted(by_step(state)) == [0, 1, 2, 3]
@@ -85,7 +90,7 @@ async def test_max_concurrency_runs_steps_in_smaller_waves(servers):
                 [ok(chat_completion('{"value": 2.0, "from_unit": "km", "to_unit": "m"}'),
                     delay=0.3)] * 2)
     events = [c async for c in graph.astream({"question": "q"}, stream_mode="custom",
-                                             context=Context(max_concurrency=1))]
+                                             context=whole(max_concurrency=1))]
     done = [e["step"] for e in events if e["event"] == "step_done"]
     assert done == [0, 1, 2, 3]
     first, second = sorted(r.arrived for r in s["drafter"].requests)
@@ -96,7 +101,7 @@ async def test_max_concurrency_runs_steps_in_smaller_waves(servers):
 
 async def test_failed_round_is_replanned_once(servers):
     s = servers([ok(plan(calc("1 / 0"))), ok(plan(calc("2 + 2")))])
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
     assert state["round"] == 1
     assert by_step(state, 0)[0]["status"] == "error"
     assert by_step(state, 1)[0]["output"] == "4"
@@ -106,7 +111,7 @@ async def test_failed_round_is_replanned_once(servers):
 
 async def test_no_replan_when_the_budget_is_zero(servers):
     s = servers([ok(plan(calc("1 / 0")))])
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=0))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=0))
     assert len(s["planner"].requests) == 1
     failed = by_step(state)[0]
     assert failed["status"] == "error"
@@ -115,7 +120,7 @@ async def test_no_replan_when_the_budget_is_zero(servers):
 
 async def test_step_whose_input_failed_is_not_run(servers):
     s = servers([ok(plan(calc("1 / 0"), to_m(0)))])
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=0))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=0))
     assert by_step(state)[1]["output"] == "not run: step 0 it needs failed"
     assert s["drafter"].requests == []
 
@@ -123,7 +128,7 @@ async def test_step_whose_input_failed_is_not_run(servers):
 async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
     # Drawn again with a fresh seed, then replanned (twice again): always unusable.
     s = servers([ok(plan(to_m(1), calc("1 + 1")))] * 4)
-    state = await graph.ainvoke({"question": "q"}, context=Context(max_replans=1))
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
     assert state["plan"] == [] and state["tool_results"] == []
     assert "step 0 depends on step 1" in state["problems"][0]
     assert len(s["planner"].requests) == 4
@@ -132,7 +137,7 @@ async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
 
 async def test_final_state_summarises_every_call(servers):
     servers([ok(plan(calc("17 * 23")))], answer="17 * 23 is 391.")
-    state = await graph.ainvoke({"question": "q"})
+    state = await graph.ainvoke({"question": "q"}, context=whole())
     summary = state["summary"]
     assert summary["total"]["calls"] == len(state["metrics"]) == 4
     assert set(summary) == {"write_plan", "execute_step", "choose_result", "write_answer",
