@@ -1,12 +1,11 @@
 """Nodes of the plan-and-execute graph: split, plan, run steps in dependency waves, vote.
 
-A message that asks several things is split into its questions first, and each
-is planned on its own (``agents.splitting``).
-Steps whose inputs are ready run together, up to ``max_concurrency``; a step that
-needs earlier results first has its arguments drafted from them on the drafter
-chain, so the drafts of one wave reach a batching server at the same time. A
-round with a failed step is replanned, at most ``max_replans`` times. The answer
-node is ``agents.answering.write_answer``.
+A message that asks several things is split into its questions first, and each is
+planned on its own (``agents.splitting``). Steps whose inputs are ready run
+together, up to ``max_concurrency``; a step that needs earlier results first has its
+arguments drafted from them on the drafter chain, so the drafts of one wave reach a
+batching server at the same time. A round with a failed step is replanned, at most
+``max_replans`` times. The answer node is ``agents.answering.write_answer``.
 """
 
 from __future__ import annotations
@@ -145,19 +144,21 @@ async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> 
     question = state["question"]
     if not context.split_questions or context.max_plan_steps < 2:
         return {"parts": [question]}
+    parts: list[str] = []
     try:
         reply, metric = await call_model(
             "split_question", chain=context.planner_backend, key="planner_backend",
             params=GenerationParams(temperature=context.temperature, max_tokens=SPLIT_MAX_TOKENS),
             messages=split_messages(question), constraint=JsonSchema(Split),
             local_only=context.local_only)
-        parts = Split.model_validate_json(str(reply.content)).questions
     except ReplyCutOff as exc:
-        metric, parts = failed_call("split_question", exc.backend, str(exc.args[0])), []
-    except ValidationError as exc:
-        metric, parts = {**metric, "status": "error",
-                         "error": f"not a list of questions ({exc.errors()[0]['msg']})"}, []
-    parts = [part.strip() for part in parts]
+        metric = failed_call("split_question", exc.backend, str(exc.args[0]))
+    else:
+        try:
+            parts = [p.strip() for p in Split.model_validate_json(str(reply.content)).questions]
+        except ValidationError as exc:
+            metric = {**metric, "status": "error",
+                      "error": f"not a list of questions ({exc.errors()[0]['msg']})"}
     problem = ("" if len(parts) < 2 else
                f"{len(parts)} parts, more than max_plan_steps"
                if len(parts) > context.max_plan_steps else split_problem(question, parts))

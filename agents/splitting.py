@@ -53,6 +53,8 @@ def _numbers(text: str) -> Counter[float]:
 
 def split_problem(message: str, parts: Sequence[str]) -> str:
     """Return why ``parts`` cannot stand for ``message`` as its questions ('' if they can)."""
+    if not all(part.strip() for part in parts):
+        return "a part is empty"
     if len({part.strip().casefold() for part in parts}) < len(parts):
         return "two of the parts are the same"
     wanted, got = _numbers(message), _numbers(" ".join(parts))

@@ -27,6 +27,7 @@ def test_a_split_carrying_exactly_the_messages_numbers_passes():
     (["What is 18 * 4?", "How many metres are 30 km?"], "numbers (4, 18, 30)"),
     (["What is 18 * 4?", "How many metres are km?"], "are not the message's (3, 4, 18)"),
     (["What is 18 * 4?", "what is 18 * 4? "], "the same"),
+    (["What is 18 * 4, and how many metres are 3 km?", " "], "a part is empty"),
 ])
 def test_a_split_that_invents_drops_or_repeats_is_rejected(parts, why):
     assert why in split_problem("What is 18 * 4, and how many metres are 3 km?", parts)
