@@ -86,10 +86,15 @@ _ONLY_ARITHMETIC = "the calculator only does arithmetic on numbers"
 # pattern instead of its maxLength). No comma: small models run on into tuples
 # ("1.0, 1.0, ...") and thousands separators ("4, 500"), and a comma is only needed
 # for the two-argument forms round(x, n), log(x, b), min and max.
+_PIECE = (r"(?:[0-9.+\-*/%() ]|"
+          + "|".join(sorted([*_FUNCTIONS, *_CONSTANTS], key=lambda name: (-len(name), name)))
+          + ")")
+# Two bounded runs, not one {1,200}: xgrammar 0.2.8, vLLM's default structured-output
+# backend, cannot compile a repetition over 128. vLLM V1 keeps the backend its first
+# structured request chose, so one schema xgrammar refuses would break every later
+# plan once any other schema had been served first.
 EXPRESSION_PATTERN = (
-    r"^(?:[0-9.+\-*/%() ]|"
-    + "|".join(sorted([*_FUNCTIONS, *_CONSTANTS], key=lambda name: (-len(name), name)))
-    + rf"){{1,{MAX_LENGTH}}}$"
+    rf"^{_PIECE}{{1,{MAX_LENGTH // 2}}}{_PIECE}{{0,{MAX_LENGTH - MAX_LENGTH // 2}}}$"
 )
 _ALLOWED = "use numbers, + - * / // % **, pi, e and " + ", ".join(_FUNCTIONS)
 
