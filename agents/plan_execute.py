@@ -11,6 +11,7 @@ batching server at the same time. A round with a failed step is replanned, at mo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -175,8 +176,9 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     """Draw ``plan_samples`` JSON plans; merge the distinct ones into one plan to run.
 
     Each part of a split message is planned on its own, concurrently, within its share
-    of ``max_plan_steps``, and the i-th plans of the parts are joined; a replan is of
-    the whole message, with what failed. A sample that was cut off or does not validate
+    of ``max_plan_steps``, and the i-th plans of the parts are joined; when a part gets
+    no usable plan, the message is planned whole instead. A replan is of the whole
+    message, with what failed. A sample that was cut off or does not validate
     is dropped; when none is usable the planner is asked once more with fresh seeds,
     then the round ends planless (``route_steps`` replans or answers that nothing
     could be done).
@@ -196,10 +198,19 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     schema = plan_model(tool_names, max(1, context.max_plan_steps // len(requests)))
     labels = ([f"round {next_round}, "] if len(requests) == 1 else
               [f"round {next_round}, part {i + 1}, " for i in range(len(requests))])
-    drawn = await asyncio.gather(*(
+    drawn = list(await asyncio.gather(*(
         _plan_question(part, request, context, schema, tool_names, seed, label)
-        for (part, request), label in zip(requests, labels, strict=True)))
-    plans = join_parts([part_plans for part_plans, _, _ in drawn])
+        for (part, request), label in zip(requests, labels, strict=True))))
+    plans: Sequence[Sequence[Mapping[str, Any]]]
+    if len(requests) > 1 and not all(part_plans for part_plans, _, _ in drawn):
+        # A part left out would go unanswered without a word: plan the message whole.
+        drawn.append(await _plan_question(
+            question, plan_request(question), context,
+            plan_model(tool_names, context.max_plan_steps), tool_names, seed,
+            f"round {next_round}, whole message, "))
+        plans = drawn[-1][0]
+    else:
+        plans = join_parts([part_plans for part_plans, _, _ in drawn])
     merged, candidates = merge_plans(plans)
     writer = get_stream_writer()
     writer({"event": "plan_ready", "round": next_round, "steps": merged,

@@ -48,7 +48,7 @@ def join_parts(per_part: Sequence[Sequence[Sequence[Mapping[str, Any]]]]
     """Join the i-th plan of every part of a message into the message's i-th plan.
 
     A part with fewer plans than another repeats its own in turn; a part with none
-    is left out (the caller records why).
+    is left out (``write_plan`` plans the message whole instead).
     """
     usable = [plans for plans in per_part if plans]
     joined: list[list[dict[str, Any]]] = []

@@ -244,6 +244,22 @@ async def test_a_split_message_plans_each_question_on_its_own_side_by_side(serve
     assert event["outcome"] == "split" and event["parts"] == parts
 
 
+async def test_a_part_with_no_usable_plan_has_the_message_planned_whole(servers):
+    message = "What is 6 * 7, and how many metres are 3 km?"
+    garbled = ok(chat_completion('{"steps": [{"tool": "calc'))
+    # Two parts drawn at once (one gets the plan, one the garbled reply, in either
+    # order), the failed part drawn again, then the whole message.
+    s = servers([ok(chat_completion(split_text("What is 6 * 7?", "How many metres are 3 km?"))),
+                 ok(chat_completion(plan_text("6 * 7"))), garbled, garbled,
+                 ok(chat_completion(plan_text("6 * 7", "3 * 1000")))],
+                [ok(chat_completion("6 * 7 is 42, and 3 km is 3000 metres."))])
+    state = await graph.ainvoke({"question": message})
+    assert s["planner"].requests[-1].json()["messages"][-1]["content"] == plan_request(message)
+    assert [step["args"]["expression"] for step in state["plan"]] == ["6 * 7", "3 * 1000"]
+    assert any("attempt 2" in p and "part " in p for p in state["problems"])
+    assert sorted(r["output"] for r in state["tool_results"]) == ["3000", "42"]
+
+
 @pytest.mark.parametrize(("reply", "kind", "outcome", "why"), [
     (chat_completion(split_text("What is 6 * 7?", "How many metres are 30 km?")), "vllm",
      "rejected", "numbers (6, 7, 30) are not the message's (3, 6, 7)"),
