@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Risk", "ToolArgs", "ToolInfo", "make_tool", "tool_info"]
+__all__ = ["Risk", "ToolArgs", "ToolInfo", "args_schema", "make_tool", "tool_info"]
 
 Risk = Literal["safe", "network", "side_effect"]
 
@@ -66,6 +66,22 @@ def tool_info(tool: BaseTool) -> ToolInfo:
         return ToolInfo(**{key: metadata[key] for key in _INFO_KEYS})
     except ValueError as exc:
         raise ValueError(f"tool {tool.name!r} has bad metadata: {exc}") from exc
+
+
+def args_schema(tool: BaseTool) -> type[BaseModel]:
+    """Return the pydantic model of ``tool``'s arguments.
+
+    Plans, agent actions, drafts and argument checks are all derived from it.
+
+    Raises:
+        TypeError: The tool has no pydantic argument model (it was not built with
+            ``make_tool``); this is a programming error.
+    """
+    schema = tool.args_schema
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        raise TypeError(f"tool {tool.name!r} has no pydantic args schema; build it with "
+                        "make_tool")
+    return schema
 
 
 def make_tool(

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from backends.errors import ToolArgumentError, ToolError
-from tools.base import tool_info
+from tools.base import args_schema, tool_info
 from tools.registry import TOOLS
 
 __all__ = ["ToolResult", "run_tool", "run_tools", "tool_schemas"]
@@ -68,7 +68,7 @@ async def run_tool(
             "error", f"unknown tool {name!r}; available tools: {', '.join(sorted(tools))}"
         )
     info = tool_info(tool)
-    schema = _args_model(tool)
+    schema = args_schema(tool)
     try:
         validated = schema.model_validate(args, strict=True)
     except ValidationError as exc:
@@ -109,7 +109,7 @@ def tool_schemas(tools: Mapping[str, BaseTool]) -> str:
         {
             "name": tool.name,
             "description": tool.description,
-            "parameters": _args_model(tool).model_json_schema(),
+            "parameters": args_schema(tool).model_json_schema(),
         }
         for tool in sorted(tools.values(), key=lambda tool: tool.name)
     ]
@@ -120,13 +120,6 @@ def _crashed(name: str, exc: Exception) -> str:
     # A bug in a tool must leave a traceback in the logs, not only a line for the model.
     logger.error("tool %r crashed", name, exc_info=exc)
     return f"tool {name!r} failed with {type(exc).__name__}: {exc}"
-
-
-def _args_model(tool: BaseTool) -> type[BaseModel]:
-    schema = tool.args_schema
-    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
-        raise ValueError(f"tool {tool.name!r} has no pydantic args schema; build it with make_tool")
-    return schema
 
 
 def _describe_invalid(tool: BaseTool, schema: type[BaseModel], exc: ValidationError) -> str:
