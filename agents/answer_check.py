@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+
+from agents.numbers import ISO_DATE, Date, Number, dates_in, numbers_in
 
 __all__ = [
     "answer_pattern",
@@ -22,48 +23,43 @@ __all__ = [
     "key_weekday",
     "leaks_trace",
     "missing_values",
-    "numbers_in",
+    "stated_numbers",
     "unsupported_values",
 ]
 
-DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
-# A minus sign counts only where it cannot be an operator or a date's dash.
-NUMBER = re.compile(
-    r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])(%?)"
-)
 # After a date, with its time of day if it has one: "2026-12-02T09:05:05+00:00 (Wednesday".
 WEEKDAY_AFTER = re.compile(
     r"(?:T[0-9:.+\-Z]+)?\s*\((Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+ORDINAL = re.compile(r"(?:st|nd|rd|th)\b", re.IGNORECASE)
 TRACE = re.compile(r"\w\(\s*\{|->|\{\s*\"|Tool results?:|^\s*\d+\.\s+\w+\(", re.MULTILINE)
 
 
-def numbers_in(text: str) -> list[tuple[str, float, int, bool]]:
-    """Return (as written, value, decimals shown, has percent) per number outside dates."""
-    found = []
-    for match in NUMBER.finditer(DATE.sub(" ", text)):
-        written = match.group(0).rstrip("%")
-        plain = written.replace(",", "")
-        try:
-            value = Decimal(plain)
-        except InvalidOperation:  # pragma: no cover - NUMBER only matches decimals
-            continue
-        if not value.is_finite():
-            continue
-        exponent = value.as_tuple().exponent
-        decimals = -exponent if isinstance(exponent, int) and "e" not in plain.lower() \
-            and exponent < 0 else 0
-        found.append((written, float(value), decimals, bool(match.group(1))))
-    return found
+def stated_numbers(text: str) -> list[Number]:
+    """Return the numbers ``text`` states as values: outside dates, names and ordinals.
+
+    "8.05km" states 8.05; "CO2", "x2" and "3rd" state nothing.
+    """
+    return [number for number in numbers_in(text)
+            if not number.joined_before and not ORDINAL.match(text, number.end)]
+
+
+def _day(date: Date) -> str:
+    return date.iso or date.text
+
+
+def _iso_dates(text: str) -> list[str]:
+    return [match[0] for match in ISO_DATE.finditer(text)]
 
 
 def _source_values(sources: Iterable[str]) -> tuple[set[str], list[float]]:
     dates: set[str] = set()
     values: list[float] = []
     for text in sources:
-        dates.update(DATE.findall(text))
-        values += [abs(value) for _, value, _, _ in numbers_in(text)]
+        found = dates_in(text)
+        dates.update(_day(date) for date in found)
+        values += [abs(number.value) for number in stated_numbers(text)]
         # Dates' own parts ("the 24th") are stated by the source too.
-        values += [float(part) for date in DATE.findall(text) for part in date.split("-")]
+        values += [float(part) for date in found for part in re.findall(r"\d+", _day(date))]
     return dates, values
 
 
@@ -85,10 +81,10 @@ def unsupported_values(answer: str, sources: Sequence[str]) -> list[str]:
     Commas as thousands separators and signs are ignored.
     """
     dates, known = _source_values(sources)
-    unsupported = [date for date in DATE.findall(answer) if date not in dates]
-    for written, value, decimals, percent in numbers_in(answer):
-        if not _supported(value, decimals, percent, known):
-            unsupported.append(written + ("%" if percent else ""))
+    unsupported = [date.text for date in dates_in(answer) if _day(date) not in dates]
+    for number in stated_numbers(answer):
+        if not _supported(number.value, number.decimals, number.percent, known):
+            unsupported.append(number.text + ("%" if number.percent else ""))
     return unsupported
 
 
@@ -99,16 +95,16 @@ def leaks_trace(answer: str) -> bool:
 
 def key_value(output: str) -> str | None:
     """Return the value a tool result is about: its last date, else its last number."""
-    dates = DATE.findall(output)
+    dates = _iso_dates(output)
     if dates:
-        return str(dates[-1])
-    numbers = numbers_in(output)
-    return numbers[-1][0] if numbers else None
+        return dates[-1]
+    numbers = stated_numbers(output)
+    return numbers[-1].text if numbers else None
 
 
 def key_weekday(output: str) -> str | None:
     """Return the weekday a tool result gives for its key date (``2026-12-12 (Saturday)``)."""
-    dates = DATE.findall(output)
+    dates = _iso_dates(output)
     if not dates:
         return None
     match = WEEKDAY_AFTER.match(output, output.rindex(dates[-1]) + len(dates[-1]))
@@ -121,21 +117,21 @@ def missing_values(answer: str, outputs: Sequence[str]) -> list[str]:
     A result's key value is its last date, with the weekday the result gives for
     it, else its last number (``key_value``, ``key_weekday``).
     """
-    stated_dates = set(DATE.findall(answer))
-    stated = [(v, d, p) for _, v, d, p in numbers_in(answer)]
+    stated_dates = {_day(date) for date in dates_in(answer)}
+    stated = [(n.value, n.decimals, n.percent) for n in stated_numbers(answer)]
     missing = []
     for output in outputs:
         value = key_value(output)
         if value is None:
             continue
-        if DATE.fullmatch(value):
+        if ISO_DATE.fullmatch(value):
             if value not in stated_dates:
                 missing.append(value)
             weekday = key_weekday(output)
             if weekday and not re.search(rf"\b{weekday}\b", answer, re.IGNORECASE):
                 missing.append(weekday)
             continue
-        wanted = abs(numbers_in(value)[0][1])
+        wanted = abs(stated_numbers(value)[0].value)
         if not any(_supported(v, d, p, [wanted]) for v, d, p in stated):
             missing.append(value)
     return missing
@@ -148,8 +144,9 @@ def answer_pattern(sources: Sequence[str]) -> str:
     value never runs on into more digits, so "266" cannot become "266.7". Braces,
     quotes, backslashes, ``>`` and parentheses are excluded, so no trace syntax.
     """
-    values = {date for text in sources for date in DATE.findall(text)}
-    values |= {written.lstrip("-") for text in sources for written, *_ in numbers_in(text)}
+    values = {date.text for text in sources for date in dates_in(text)}
+    values |= {number.text.lstrip("-\u2212") for text in sources
+               for number in stated_numbers(text)}
     # Longest first, so an alternation never stops at a value's prefix.
     alternatives = "|".join(re.escape(v) for v in sorted(values, key=lambda v: (-len(v), v)))
     text = r'[^0-9"\\{}()<>\n]'

@@ -17,10 +17,10 @@ from backends.errors import GraphConfigError
 from tools.base import tool_info
 from tools.registry import TOOLS
 
-__all__ = ["Decision", "ask_approval", "needs_approval"]
+__all__ = ["ApprovalDecision", "ask_approval", "needs_approval"]
 
 
-class Decision(BaseModel):
+class ApprovalDecision(BaseModel):
     """How a person answered an approval request."""
 
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +47,7 @@ def needs_approval(tool: str, context: Context) -> bool:
     return registered is not None and tool_info(registered).risk == "side_effect"
 
 
-def ask_approval(index: int, tool: str, args: dict[str, Any]) -> Decision:
+def ask_approval(index: int, tool: str, args: dict[str, Any]) -> ApprovalDecision:
     """Interrupt the run with the pending call; return the decision it was resumed with."""
     answer = interrupt({
         "kind": "tool_approval", "step": index, "tool": tool, "args": args,
@@ -55,7 +55,7 @@ def ask_approval(index: int, tool: str, args: dict[str, Any]) -> Decision:
                         "reason": "optional, shown to the model on reject"},
     })
     try:
-        decision = Decision.model_validate(answer)
+        decision = ApprovalDecision.model_validate(answer)
     except ValidationError as exc:
         raise GraphConfigError(
             f"cannot resume tool approval with {answer!r}: {exc.errors()[0]['msg']}; resume "

@@ -7,9 +7,18 @@ from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from agents.voting import Vote
+__all__ = ["NodeMetric", "Vote", "failed_call", "summarize", "usage_counts"]
 
-__all__ = ["NodeMetric", "failed_call", "summarize", "usage_counts"]
+
+class Vote(TypedDict):
+    """How plan-and-execute's vote among sampled plans went (``choose_result``'s metric)."""
+
+    winner: int
+    votes: int
+    margin: int
+    samples: int
+    outcomes: int
+    usable: int
 
 
 class NodeMetric(TypedDict):

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.answering import write_answer
 from agents.context import Context
 from agents.plan_execute import (
+    PlanExecuteInput,
+    PlanExecuteOutput,
+    PlanExecuteState,
+    StepInput,
     choose_result,
     execute_step,
     route_steps,
     schedule_steps,
     split_question,
+    write_answer,
     write_plan,
 )
-from agents.state import PlanExecuteInput, PlanExecuteOutput, PlanExecuteState, StepInput
 from agents.sync import sync_and_async
 
 __all__ = ["build_plan_execute", "graph"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from agents.context import Context
-from agents.routing import (
+from agents.router import (
     RouterInput,
     RouterOutput,
     RouterState,

@@ -1,4 +1,4 @@
-"""The plan-and-execute graph's answer node, and what makes a final answer acceptable.
+"""Write the answer from the chosen plan's results, and decide what makes it acceptable.
 
 ``write_answer`` lets the model write first. ``answer_problem`` then checks the
 text against the tool results it was written from (``agents.answer_check``); a
@@ -23,11 +23,11 @@ from agents.answer_check import answer_pattern, leaks_trace, missing_values, uns
 from agents.context import Context, run_context
 from agents.llm import call_model
 from agents.metrics import NodeMetric, failed_call, summarize
-from agents.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, fact_line
-from agents.state import PlanExecuteState, StepResult, round_results
+from agents.plan_execute.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, fact_line
+from agents.plan_execute.state import PlanExecuteState, PlanProblem, StepResult, round_results
 from backends.base import JsonSchema
-from backends.config import GenerationParams
 from backends.errors import ReplyCutOff
+from backends.settings import GenerationParams
 
 __all__ = [
     "REPAIR_MAX_LENGTH",
@@ -94,11 +94,12 @@ def templated_answer(results: Sequence[StepResult]) -> str:
         else "No tool result is available to answer from."
 
 
-def no_plan_answer(problems: Sequence[str]) -> str:
+def no_plan_answer(problems: Sequence[PlanProblem]) -> str:
     """Say plainly that no usable plan came back, and why (``problems`` has the details)."""
-    if any("cut off" in p for p in problems):
+    kinds = {problem["kind"] for problem in problems}
+    if "cut_off" in kinds:
         why = "its replies were cut off at their token limit"
-    elif any("not a valid plan" in p for p in problems):
+    elif "invalid" in kinds:
         why = "its replies were not valid plans"
     else:
         why = "its plans could not be run"

@@ -1,54 +1,70 @@
-"""The plan a planner model must produce, derived from the enabled tools.
+"""Write the plan: a JSON schema derived from the enabled tools, and the node that draws it.
 
 Each step is ``{"tool": <name>, "args": <that tool's own argument schema>}``, a
 union discriminated by the tool name. The server enforces the JSON schema while
 decoding, so a plan always names a registered tool with well-formed arguments.
+``write_plan`` draws ``plan_samples`` plans per question, each part of a split
+message on its own, and merges the distinct ones into one plan to run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field, create_model
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agents.examples import enabled_examples, nearest_examples
-from agents.prompts import PLANNER_EXAMPLES, PLANNER_SYSTEM, plan_request
-from backends.errors import GraphConfigError
+from agents.context import Context, run_context
+from agents.llm import sample_model
+from agents.metrics import NodeMetric, failed_call
+from agents.plan_execute.examples import enabled_examples, nearest_examples
+from agents.plan_execute.prompts import (
+    PLANNER_EXAMPLES,
+    PLANNER_SYSTEM,
+    plan_request,
+    replan_request,
+)
+from agents.plan_execute.state import (
+    PlanExecuteState,
+    PlanProblem,
+    PlanStep,
+    ProblemKind,
+    describe_problem,
+    plan_round,
+    round_results,
+)
+from agents.plan_execute.vote import join_parts, merge_plans
+from agents.toolset import select_tools, tool_line
+from backends.base import JsonSchema
+from backends.errors import GraphConfigError, ReplyCutOff
+from backends.settings import GenerationParams
+from tools.base import args_schema
 from tools.registry import TOOLS
-from tools.selection import pick
 
 __all__ = [
     "MAX_PLAN_STEPS",
+    "SEED_BASE",
     "dependency_problems",
     "example_turns",
     "plan_model",
     "planner_system",
-    "select_tools",
-    "tool_line",
+    "round_seed",
+    "write_plan",
 ]
 
 MAX_PLAN_STEPS = 8
-
-
-def select_tools(names: Sequence[str] | None) -> tuple[str, ...]:
-    """Return the enabled tool names, sorted; None or empty means every ``safe`` tool.
-
-    Network and side-effect tools are opt-in per run: offline they can only fail,
-    and every extra choice makes a small planner more likely to pick wrong.
-    """
-    return tuple(pick(names or None, tags=() if names else ("safe",)))
-
-
-def _args_schema(tool: BaseTool) -> type[BaseModel]:
-    schema = tool.args_schema
-    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
-        raise TypeError(f"tool {tool.name!r} needs a pydantic args_schema to be planned")
-    return schema
+# A plan of MAX_PLAN_STEPS short steps fits well within this; it only stops runaways.
+PLAN_MAX_TOKENS = 400
+SEED_BASE = 1009
+# A round's first draw, then one more with fresh seeds before the round is given up.
+PLAN_ATTEMPTS = 2
 
 
 @lru_cache(maxsize=64)
@@ -63,7 +79,7 @@ def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
         create_model(
             f"{name.title().replace('_', '')}Step",
             tool=(Literal[name], ...),  # type: ignore[arg-type]
-            args=(_args_schema(TOOLS[name]), ...),
+            args=(args_schema(TOOLS[name]), ...),
             depends_on=(list[Annotated[int, Field(ge=0, lt=MAX_PLAN_STEPS)]],
                         Field(default_factory=list, max_length=3,
                               description="Indexes of earlier steps whose results this needs")),
@@ -83,15 +99,6 @@ def dependency_problems(steps: Sequence[Mapping[str, Any]]) -> list[str]:
     """Return why a plan's dependencies are unusable: each must name an earlier step."""
     return [f"step {i} depends on step {d}, which does not come before it"
             for i, step in enumerate(steps) for d in step.get("depends_on", []) if d >= i]
-
-
-def tool_line(tool: BaseTool) -> str:
-    """Describe ``tool`` in one prompt line: name, description, and what each argument is."""
-    properties = _args_schema(tool).model_json_schema().get("properties", {})
-    args = {name: spec.get("description", spec.get("type", "")) for name, spec in
-            properties.items()}
-    # Schema order, like the examples: it is the order the decoder writes the keys in.
-    return f"- {tool.name}: {tool.description} args: {json.dumps(args)}"
 
 
 def _plan_json(steps: Sequence[Mapping[str, Any]]) -> str:
@@ -120,3 +127,128 @@ def example_turns(question: str, tool_names: Sequence[str], count: int) -> list[
     for example, steps in nearest_examples(question, tool_names, count):
         turns += [HumanMessage(plan_request(example)), AIMessage(_plan_json(steps))]
     return turns
+
+
+def round_seed(round_number: int) -> int:
+    """Return the seed base of plan round ``round_number``: fixed, so a rerun draws the same."""
+    return SEED_BASE * (round_number + 1)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """Where the plans being drawn belong: a round, and a part of the message or all of it."""
+
+    round: int
+    scope: str
+
+    def problem(self, kind: ProblemKind, attempt: int, detail: str) -> PlanProblem:
+        return PlanProblem(kind=kind, round=self.round, scope=self.scope, attempt=attempt + 1,
+                           detail=detail)
+
+
+def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw,
+                attempt: int) -> list[PlanStep] | PlanProblem:
+    try:
+        parsed = schema.model_validate_json(text)
+    except ValidationError as exc:
+        # Decoding is constrained, so a reply that does not validate was cut short.
+        return draw.problem("invalid", attempt, "the planner's reply is not a valid plan "
+                                                f"({exc.errors()[0]['msg']})")
+    plan: list[PlanStep] = parsed.model_dump()["steps"]
+    problems = dependency_problems(plan)
+    return draw.problem("unusable", attempt, f"unusable plan: {problems[0]}") if problems \
+        else plan
+
+
+async def _draw_plans(question: str, request: str, context: Context, schema: type[BaseModel],
+                      tool_names: tuple[str, ...], draw: _Draw, attempt: int
+                      ) -> tuple[list[list[PlanStep]], list[PlanProblem], NodeMetric]:
+    sampling = context.plan_samples > 1 or attempt > 0
+    params = GenerationParams(
+        temperature=context.sample_temperature if sampling else context.temperature,
+        seed=round_seed(draw.round) + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
+    messages = [SystemMessage(planner_system(tool_names)),
+                *example_turns(question, tool_names, context.planner_examples),
+                HumanMessage(request)]
+    try:
+        replies, metric = await sample_model(
+            "write_plan", chain=context.planner_backend, key="planner_backend", params=params,
+            messages=messages, samples=context.plan_samples, constraint=JsonSchema(schema),
+            local_only=context.local_only)
+    except ReplyCutOff as exc:
+        return ([], [draw.problem("cut_off", attempt,
+                                  f"the planner's reply was cut off: {exc.args[0]}")],
+                failed_call("write_plan", exc.backend, str(exc.args[0])))
+    parsed = [_parse_plan(schema, str(reply.content), draw, attempt) for reply in replies]
+    return ([p for p in parsed if isinstance(p, list)],
+            [p for p in parsed if not isinstance(p, list)], metric)
+
+
+Drawn = tuple[list[list[PlanStep]], list[PlanProblem], list[NodeMetric]]
+
+
+async def _plan_question(question: str, request: str, context: Context,
+                         schema: type[BaseModel], tool_names: tuple[str, ...],
+                         draw: _Draw) -> Drawn:
+    # A first draw, then fresh seeds once, before this question is given up.
+    plans: list[list[PlanStep]] = []
+    problems: list[PlanProblem] = []
+    metrics: list[NodeMetric] = []
+    for attempt in range(PLAN_ATTEMPTS):
+        plans, failed, metric = await _draw_plans(question, request, context, schema,
+                                                  tool_names, draw, attempt)
+        metrics.append(metric)
+        problems += failed
+        if plans:
+            break
+    return plans, problems, metrics
+
+
+def _failures(state: PlanExecuteState) -> list[tuple[str, dict[str, Any], str]]:
+    return [(r["tool"], r["args"], r["output"]) for r in round_results(state).values()
+            if r["status"] == "error"]
+
+
+async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Draw ``plan_samples`` JSON plans; merge the distinct ones into one plan to run.
+
+    Each part of a split message is planned on its own, concurrently, within its share
+    of ``max_plan_steps``, and the i-th plans of the parts are joined; when a part gets
+    no usable plan, the message is planned whole instead. A replan is of the whole
+    message, with what failed. A sample that was cut off or does not validate
+    is dropped; when none is usable the planner is asked once more with fresh seeds,
+    then the round ends planless (``route_steps`` replans or answers that nothing
+    could be done). Every round draws with seeds of its own (``round_seed``).
+    """
+    context = run_context(runtime.context)
+    tool_names = select_tools(context.tools)
+    question = state["question"]
+    # A round has run before this one when its plan is in the state.
+    replanning = "plan" in state
+    next_round = plan_round(state) + 1 if replanning else 0
+    if replanning:
+        shown = [describe_problem(p) for p in state.get("problems", [])]
+        requests = [(question, replan_request(question, _failures(state), shown))]
+    else:
+        requests = [(part, plan_request(part)) for part in state.get("parts") or [question]]
+    schema = plan_model(tool_names, max(1, context.max_plan_steps // len(requests)))
+    scopes = [""] if len(requests) == 1 else [f"part {i + 1}" for i in range(len(requests))]
+    drawn = list(await asyncio.gather(*(
+        _plan_question(part, request, context, schema, tool_names, _Draw(next_round, scope))
+        for (part, request), scope in zip(requests, scopes, strict=True))))
+    plans: Sequence[Sequence[Mapping[str, Any]]]
+    if len(requests) > 1 and not all(part_plans for part_plans, _, _ in drawn):
+        # A part left out would go unanswered without a word: plan the message whole.
+        drawn.append(await _plan_question(
+            question, plan_request(question), context,
+            plan_model(tool_names, context.max_plan_steps), tool_names,
+            _Draw(next_round, "whole message")))
+        plans = drawn[-1][0]
+    else:
+        plans = join_parts([part_plans for part_plans, _, _ in drawn])
+    merged, candidates = merge_plans(plans)
+    get_stream_writer()({"event": "plan_ready", "round": next_round, "steps": merged,
+                         "samples": len(plans), "distinct": len(candidates)})
+    return {"plan": merged, "candidates": candidates, "round": next_round,
+            "metrics": [m for _, _, part_metrics in drawn for m in part_metrics],
+            "problems": [p for _, part_problems, _ in drawn for p in part_problems]}

@@ -1,4 +1,4 @@
-"""Prompt text for the agent nodes.
+"""Prompt text of the plan-and-execute nodes: splitter, planner, drafter, answer.
 
 The system parts are fixed text plus tool descriptions in sorted order, with no
 timestamps or ids, so every request of a node starts with the same bytes and the
@@ -13,31 +13,21 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "DRAFT_SYSTEM",
-    "draft_request",
-    "replan_request",
-    "CHAT_SYSTEM",
-    "CHECK_SYSTEM",
-    "COMPLEXITY_OPTIONS",
-    "COMPLEXITY_SYSTEM",
-    "ROUTER_SYSTEM",
-    "SPLIT_EXAMPLES",
-    "SPLIT_SYSTEM",
-    "split_request",
-    "ROUTE_OPTIONS",
-    "check_request",
     "ANSWER_EXAMPLE",
     "ANSWER_SYSTEM",
-    "Example",
+    "DRAFT_SYSTEM",
     "PLANNER_EXAMPLES",
     "PLANNER_EXTRA_EXAMPLES",
     "PLANNER_SYSTEM",
+    "SPLIT_EXAMPLES",
+    "SPLIT_SYSTEM",
+    "Example",
     "answer_request",
+    "draft_request",
     "fact_line",
     "plan_request",
-    "REACT_EXAMPLES",
-    "REACT_NATIVE_SYSTEM",
-    "REACT_SYSTEM",
+    "replan_request",
+    "split_request",
 ]
 
 PLANNER_SYSTEM = """You plan which tools answer a question. Reply with JSON only.
@@ -83,7 +73,7 @@ PLANNER_EXAMPLES: tuple[Example, ...] = (
        "args": {"value": 212.0, "from_unit": "°F", "to_unit": "Celsius"}},)),
 )
 
-# Shown only when they are among the most similar to the question (agents/examples.py),
+# Shown only when they are among the most similar to the question (examples.py),
 # after the fixed prompt; with the fixed ones, they are what similarity picks from.
 # The two-step ones reach only questions whose closest example is two-step.
 PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
@@ -190,42 +180,6 @@ def answer_request(question: str,
     lines.append("Answer:")
     return "\n".join(lines)
 
-ROUTE_OPTIONS = ("chat", "tools")
-
-ROUTER_SYSTEM = """Decide how to handle the request. Reply with one word.
-tools: it needs arithmetic, a unit conversion, today's date or time, or a file.
-chat: anything else (greetings, explanations, opinions, writing).
-
-Examples:
-What is 17 * 23? -> tools
-Hello, who are you? -> chat
-Convert 5 miles to km. -> tools
-Explain what a GPU is. -> chat
-What day is it in Tokyo? -> tools"""
-
-COMPLEXITY_OPTIONS = ("simple", "complex")
-
-COMPLEXITY_SYSTEM = """Judge how hard the request is. Reply with one word.
-simple: a greeting, a short fact, a one-line answer.
-complex: reasoning over several steps, long writing, code, or expert knowledge.
-
-Examples:
-Hello! -> simple
-What is the capital of France? -> simple
-Write a migration plan for moving our database to Postgres. -> complex
-Explain why this recursive function overflows the stack. -> complex"""
-
-CHAT_SYSTEM = """You are a helpful assistant running on the user's own machine.
-Answer briefly and plainly."""
-
-CHECK_SYSTEM = """You check answers. Reply yes if the answer responds to the request
-sensibly and correctly, otherwise no."""
-
-
-def check_request(request: str, answer: str) -> str:
-    """Format the user turn that asks whether ``answer`` serves ``request``."""
-    return f"Request: {request}\nAnswer: {answer}\nIs the answer good?"
-
 DRAFT_SYSTEM = """You fill in a tool's arguments from the results of earlier steps.
 Reply with the arguments as JSON only; use the numbers and text from the results."""
 
@@ -262,27 +216,3 @@ def replan_request(question: str, failures: list[tuple[str, dict[str, Any], str]
     lines += [f"- {problem}" for problem in problems[-2:]]
     lines.append("Plan again, avoiding those errors.\nPlan:")
     return "\n".join(lines)
-
-
-REACT_SYSTEM = """You answer the user's question. You may call tools, one per reply.
-Reply with JSON only, one of:
-{{"action": "call", "tool": "<tool name>", "args": {{<arguments>}}}} runs a tool; \
-you then see its result.
-{{"action": "final", "answer": "<one short sentence>"}} answers the user.
-Copy numbers and dates from tool results exactly.
-Tools:
-{tools}"""
-
-REACT_NATIVE_SYSTEM = """You answer the user's question, calling the tools you are given \
-when they help. Copy numbers and dates from tool results exactly. When you know the answer, \
-reply with one short sentence."""
-
-# (question, tool, args, result, answer): shown as real turns, because small models
-# imitate a shown exchange far better than a described one. The first example whose
-# tool is enabled is used.
-REACT_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
-    ("What is 12 * 9?", "calculator", {"expression": "12 * 9"}, "108", "The answer is 108."),
-    ("How many kilometres is 5 miles?", "unit_convert",
-     {"value": 5.0, "from_unit": "mi", "to_unit": "km"}, "8.04672 km",
-     "5 miles is 8.04672 km."),
-)

@@ -15,20 +15,31 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, StringConstraints
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
-from agents.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM, split_request
+from agents.context import Context, run_context
+from agents.llm import call_model
+from agents.metrics import failed_call
+from agents.numbers import dates_in, numbers_in
+from agents.plan_execute.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM, split_request
+from agents.plan_execute.state import PlanExecuteState
+from backends.base import JsonSchema
+from backends.errors import ReplyCutOff
+from backends.settings import GenerationParams
 
-__all__ = ["MAX_PARTS", "Split", "split_messages", "split_problem"]
+__all__ = ["MAX_PARTS", "MAX_PART_CHARS", "Split", "split_messages", "split_problem",
+           "split_question"]
 
 MAX_PARTS = 4
 # Bounds each part in the grammar, so a part cannot run on until the token limit.
 MAX_PART_CHARS = 300
-
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# Room for four parts of a long message; the grammar bounds each part anyway.
+SPLIT_MAX_TOKENS = 400
 
 
 class Split(BaseModel):
@@ -48,7 +59,10 @@ def split_messages(message: str) -> list[BaseMessage]:
 
 
 def _numbers(text: str) -> Counter[float]:
-    return Counter(float(n.rstrip(",").replace(",", "")) for n in _NUMBER.findall(text))
+    # Every number counts, "5km" and a date's parts too: a part may write them differently.
+    values = [abs(number.value) for number in numbers_in(text)]
+    values += [float(part) for date in dates_in(text) for part in re.findall(r"\d+", date.text)]
+    return Counter(values)
 
 
 def split_problem(message: str, parts: Sequence[str]) -> str:
@@ -63,3 +77,40 @@ def split_problem(message: str, parts: Sequence[str]) -> str:
             return ", ".join(f"{n:g}" for n in sorted(numbers.elements())) or "none"
         return f"the parts' numbers ({shown(got)}) are not the message's ({shown(wanted)})"
     return ""
+
+
+async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the planner model for the separate questions of the message (``parts``).
+
+    The split is kept only when it passes ``split_problem``; otherwise, or when the
+    model sees one question, the message is planned whole.
+    """
+    context = run_context(runtime.context)
+    question = state["question"]
+    if not context.split_questions or context.max_plan_steps < 2:
+        return {"parts": [question]}
+    parts: list[str] = []
+    try:
+        reply, metric = await call_model(
+            "split_question", chain=context.planner_backend, key="planner_backend",
+            params=GenerationParams(temperature=context.temperature, max_tokens=SPLIT_MAX_TOKENS),
+            messages=split_messages(question), constraint=JsonSchema(Split),
+            local_only=context.local_only)
+    except ReplyCutOff as exc:
+        metric = failed_call("split_question", exc.backend, str(exc.args[0]))
+    else:
+        try:
+            parts = [p.strip() for p in Split.model_validate_json(str(reply.content)).questions]
+        except ValidationError as exc:
+            metric = {**metric, "status": "error",
+                      "error": f"not a list of questions ({exc.errors()[0]['msg']})"}
+    problem = ("" if len(parts) < 2 else
+               f"{len(parts)} parts, more than max_plan_steps"
+               if len(parts) > context.max_plan_steps else split_problem(question, parts))
+    outcome: Literal["split", "whole", "rejected"] = (
+        "rejected" if problem or metric["status"] == "error" else
+        "split" if len(parts) > 1 else "whole")
+    get_stream_writer()({"event": "question_split", "outcome": outcome, "parts": parts,
+                         **({"problem": problem} if problem else {})})
+    return {"parts": parts if outcome == "split" else [question],
+            "metrics": [{**metric, "split": outcome}]}

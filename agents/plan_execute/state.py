@@ -1,4 +1,4 @@
-"""State schemas of the plan-and-execute graph.
+"""State of the plan-and-execute graph, and the named helpers that read it.
 
 Lists that several nodes (or parallel branches) add to use ``operator.add`` as
 their reducer; nodes return new lists, never mutate the ones they were given.
@@ -7,22 +7,26 @@ their reducer; nodes return new lists, never mutate the ones they were given.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 # Pydantic (and so LangGraph's schema export) needs typing_extensions' TypedDict on 3.11.
 from typing_extensions import TypedDict
 
-from agents.metrics import NodeMetric
-from agents.voting import Candidate, Vote
+from agents.metrics import NodeMetric, Vote
 from tools.runner import ToolResult
 
 __all__ = [
+    "Candidate",
     "PlanExecuteInput",
     "PlanExecuteOutput",
     "PlanExecuteState",
+    "PlanProblem",
     "PlanStep",
+    "ProblemKind",
     "StepInput",
     "StepResult",
+    "Vote",
+    "describe_problem",
     "plan_round",
     "planned_steps",
     "round_results",
@@ -44,6 +48,37 @@ class StepResult(ToolResult):
     step: int
 
 
+class Candidate(TypedDict):
+    """One distinct sampled plan: where its steps sit in the merged plan, who drew it."""
+
+    steps: list[int]
+    samples: list[int]
+
+
+# cut_off: the reply stopped at its token limit; invalid: it does not parse as a plan
+# (decoding is constrained, so it was cut short too); unusable: it parses, but a step
+# depends on a step that does not come before it.
+ProblemKind = Literal["cut_off", "invalid", "unusable"]
+
+
+class PlanProblem(TypedDict):
+    """Why one draw of the planner gave no plan to run."""
+
+    kind: ProblemKind
+    round: int
+    # "" for the message as asked, "part 2" for a part of a split message,
+    # "whole message" when a split message is planned whole after a part failed.
+    scope: str
+    attempt: int
+    detail: str
+
+
+def describe_problem(problem: PlanProblem) -> str:
+    """Render ``problem`` as one line: where it happened, then what went wrong."""
+    scope = f"{problem['scope']}, " if problem["scope"] else ""
+    return f"round {problem['round']}, {scope}attempt {problem['attempt']}: {problem['detail']}"
+
+
 class PlanExecuteInput(TypedDict):
     """What a caller sends: the question."""
 
@@ -57,7 +92,7 @@ class PlanExecuteOutput(TypedDict):
     plan: list[PlanStep]
     tool_results: list[StepResult]
     metrics: list[NodeMetric]
-    problems: list[str]
+    problems: list[PlanProblem]
     round: int
     summary: dict[str, dict[str, float]]
     candidates: list[Candidate]
@@ -74,7 +109,7 @@ class PlanExecuteState(TypedDict):
     plan: NotRequired[list[PlanStep]]
     tool_results: Annotated[list[StepResult], operator.add]
     metrics: Annotated[list[NodeMetric], operator.add]
-    problems: Annotated[list[str], operator.add]
+    problems: Annotated[list[PlanProblem], operator.add]
     round: NotRequired[int]
     answer: NotRequired[str]
     summary: NotRequired[dict[str, dict[str, float]]]

@@ -12,29 +12,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from typing_extensions import TypedDict
+from langgraph.config import get_stream_writer
 
 from agents.answer_check import key_value
+from agents.metrics import NodeMetric, Vote
+from agents.plan_execute.state import Candidate, PlanExecuteState, plan_round, round_results
 
-__all__ = ["Candidate", "Vote", "join_parts", "merge_plans", "vote"]
-
-
-class Candidate(TypedDict):
-    """One distinct sampled plan: where its steps sit in the merged plan, who drew it."""
-
-    steps: list[int]
-    samples: list[int]
-
-
-class Vote(TypedDict):
-    """The outcome of voting: the winning candidate, its votes and its lead."""
-
-    winner: int
-    votes: int
-    margin: int
-    samples: int
-    outcomes: int
-    usable: int
+__all__ = ["choose_result", "join_parts", "merge_plans", "vote"]
 
 
 def _shifted(plan: Sequence[Mapping[str, Any]], offset: int) -> list[dict[str, Any]]:
@@ -118,3 +102,13 @@ def vote(candidates: Sequence[Candidate],
     usable = sum(len(candidates[i]["samples"]) for members in ranked for i in members)
     return Vote(winner=winner, votes=top, margin=top - runner_up, samples=total,
                 outcomes=len(ranked), usable=usable)
+
+
+async def choose_result(state: PlanExecuteState) -> dict[str, Any]:
+    """Vote among the candidate plans on their results; record the vote and its margin."""
+    candidates = state.get("candidates", [])
+    outcome = vote(candidates, round_results(state))
+    get_stream_writer()({"event": "vote", "round": plan_round(state), **outcome})
+    metric = NodeMetric(node="choose_result", backend="vote", latency_ms=0.0, prompt_tokens=0,
+                        completion_tokens=0, cached_tokens=0, status="ok", vote=outcome)
+    return {"vote": outcome, "metrics": [metric]}

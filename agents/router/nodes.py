@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
-from typing_extensions import TypedDict
 
+from agents.chat.prompts import CHAT_SYSTEM
 from agents.context import Context, run_context
 from agents.llm import call_model
 from agents.metrics import NodeMetric, summarize
-from agents.prompts import (
-    CHAT_SYSTEM,
+from agents.router.prompts import (
     CHECK_SYSTEM,
     COMPLEXITY_OPTIONS,
     COMPLEXITY_SYSTEM,
@@ -25,13 +23,11 @@ from agents.prompts import (
     ROUTER_SYSTEM,
     check_request,
 )
+from agents.router.state import RouteDecision, RouterState
 from backends.base import Choice, read_choice
 from backends.settings import GenerationParams
 
 __all__ = [
-    "RouterInput",
-    "RouterOutput",
-    "RouterState",
     "answer_directly",
     "check_answer",
     "classify_request",
@@ -42,46 +38,6 @@ __all__ = [
 ]
 
 CHAT_MAX_TOKENS = 256
-
-
-class Decision(TypedDict):
-    """Where the router sent a request, and why."""
-
-    route: str
-    complexity: str
-    reason: str
-    local_only: bool
-
-
-class RouterInput(TypedDict):
-    """A request, optionally marked as sensitive (then only local backends see it)."""
-
-    request: str
-    sensitive: NotRequired[bool]
-
-
-class RouterOutput(TypedDict):
-    """The answer and how it was reached."""
-
-    answer: str
-    decision: Decision
-    verdict: str
-    escalated: bool
-    metrics: list[NodeMetric]
-    summary: dict[str, dict[str, float]]
-
-
-class RouterState(TypedDict):
-    """Everything the router's nodes read and write."""
-
-    request: str
-    sensitive: NotRequired[bool]
-    decision: NotRequired[Decision]
-    answer: NotRequired[str]
-    verdict: NotRequired[str]
-    escalated: NotRequired[bool]
-    metrics: Annotated[list[NodeMetric], operator.add]
-    summary: NotRequired[dict[str, dict[str, float]]]
 
 
 def _run_context(state: RouterState, runtime: Runtime[Context]) -> Context:
@@ -115,7 +71,7 @@ async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dic
                                           state["request"], COMPLEXITY_OPTIONS, context)
         metrics.append(weigh)
     scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
-    decision = Decision(route=route, complexity=complexity, local_only=context.local_only,
+    decision = RouteDecision(route=route, complexity=complexity, local_only=context.local_only,
                         reason=f"{metric['backend']} classified it as {route} "
                                f"({complexity}); {scope}")
     get_stream_writer()({"event": "route", **decision})

@@ -4,7 +4,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.context import Context
-from agents.planning import plan_model, select_tools
+from agents.plan_execute.plan import plan_model
+from agents.toolset import select_tools
 from backends.errors import GraphConfigError
 from graphs.plan_execute import build_plan_execute, graph
 

@@ -5,8 +5,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agents.context import Context
-from agents.planning import select_tools
-from agents.react import action_model
+from agents.react.actions import action_model
+from agents.toolset import select_tools
 from graphs.react_agent import build_react_agent, graph
 
 QUESTION = {"messages": [HumanMessage("What is 17 * 23?")]}

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from agents.context import Context
-from agents.prompts import SPLIT_SYSTEM, plan_request
+from agents.plan_execute.prompts import SPLIT_SYSTEM, plan_request
+from agents.plan_execute.state import describe_problem
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
 from graphs.react_agent import graph as react_agent
@@ -82,8 +83,10 @@ async def test_a_plan_cut_at_its_token_limit_is_redrawn_replanned_then_answered(
     assert len(s["planner"].requests) == 4, "drawn twice in each of two rounds"
     assert state["answer"].startswith("I could not answer this")
     assert state["plan"] == [] and state["tool_results"] == []
-    assert any("cut off" in p for p in state["problems"])
-    shown = state["answer"] + " ".join(state["problems"])
+    problems = [describe_problem(p) for p in state["problems"]]
+    assert any("cut off" in p for p in problems)
+    assert any(p["kind"] == "cut_off" for p in state["problems"])
+    shown = state["answer"] + " ".join(problems)
     assert "CompletionUsage" not in shown and "Error code" not in shown
     assert answer_metric(state)["answer_check"] == "templated"
 
@@ -97,7 +100,8 @@ async def test_a_garbled_plan_is_drawn_again_with_a_fresh_seed(servers):
     first, second = (r.json() for r in s["planner"].requests)
     assert first["seed"] != second["seed"] and second["temperature"] > 0
     assert state["answer"] == "Seven tickets cost 266 dollars."
-    assert "not a valid plan" in state["problems"][0]
+    assert "not a valid plan" in describe_problem(state["problems"][0])
+    assert state["problems"][0]["kind"] == "invalid"
 
 
 async def test_an_answer_contradicting_its_tool_result_is_repaired(servers):
@@ -256,7 +260,8 @@ async def test_a_part_with_no_usable_plan_has_the_message_planned_whole(servers)
     state = await graph.ainvoke({"question": message})
     assert s["planner"].requests[-1].json()["messages"][-1]["content"] == plan_request(message)
     assert [step["args"]["expression"] for step in state["plan"]] == ["6 * 7", "3 * 1000"]
-    assert any("attempt 2" in p and "part " in p for p in state["problems"])
+    assert any("attempt 2" in p and "part " in p
+               for p in map(describe_problem, state["problems"]))
     assert sorted(r["output"] for r in state["tool_results"]) == ["3000", "42"]
 
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from agents.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, SPLIT_EXAMPLES
+from agents.plan_execute.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, SPLIT_EXAMPLES
 from backends.errors import GraphConfigError
 from bench.eval_score import numbers_in, score_answer
 from bench.eval_set import CATEGORIES, QUESTIONS, load_questions, resolve_expected

@@ -5,7 +5,8 @@ import types
 
 import pytest
 
-PACKAGES = ["agents", "backends", "graphs", "tools", "agent_router"]
+PACKAGES = ["agents", "agents.plan_execute", "agents.react", "agents.router", "agents.chat",
+            "backends", "graphs", "tools", "agent_router"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -109,6 +109,14 @@ async def test_failed_round_is_replanned_once(servers):
     assert "1 / 0" in replan_prompt and "division by zero" in replan_prompt
 
 
+async def test_each_replanning_round_draws_with_seeds_of_its_own(servers):
+    s = servers([ok(plan(calc("1 / 0")))] * 3)
+    await graph.ainvoke({"question": "q"}, context=whole(max_replans=2))
+    seeds = [request.json()["seed"] for request in s["planner"].requests]
+    assert len(seeds) == 3, "round 0 and two replans"
+    assert len(set(seeds)) == 3, f"a replan repeated an earlier round's seed: {seeds}"
+
+
 async def test_no_replan_when_the_budget_is_zero(servers):
     s = servers([ok(plan(calc("1 / 0")))])
     state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=0))
@@ -130,7 +138,8 @@ async def test_a_step_depending_on_a_later_one_makes_the_plan_unusable(servers):
     s = servers([ok(plan(to_m(1), calc("1 + 1")))] * 4)
     state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
     assert state["plan"] == [] and state["tool_results"] == []
-    assert "step 0 depends on step 1" in state["problems"][0]
+    assert "step 0 depends on step 1" in state["problems"][0]["detail"]
+    assert state["problems"][0]["kind"] == "unusable"
     assert len(s["planner"].requests) == 4
     assert state["answer"].startswith("I could not answer this")
 

@@ -11,14 +11,9 @@ from langgraph.types import Command
 from pydantic import ValidationError
 
 from agents.context import Context
-from agents.planning import select_tools
-from agents.react import (
-    FINAL_MAX_CHARS,
-    action_message,
-    action_model,
-    json_prompt,
-    turns_taken,
-)
+from agents.react.actions import FINAL_MAX_CHARS, action_message, action_model, json_prompt
+from agents.react.nodes import turns_taken
+from agents.toolset import select_tools
 from backends.base import Capabilities
 from backends.errors import GraphConfigError
 from graphs.react_agent import build_react_agent, graph
@@ -78,7 +73,7 @@ def json_model(monkeypatch):
     async def get_chat_model(cfg, params=None):
         return model
 
-    monkeypatch.setattr("agents.react.capabilities", capable(native=False))
+    monkeypatch.setattr("agents.react.nodes.capabilities", capable(native=False))
     monkeypatch.setattr("agents.llm.get_chat_model", get_chat_model)
     return model
 
@@ -94,7 +89,7 @@ def native_model(monkeypatch):
     def no_constraint(*args, **kwargs):
         raise AssertionError("the native path binds tools; it must not ask for JSON")
 
-    monkeypatch.setattr("agents.react.capabilities", capable(native=True))
+    monkeypatch.setattr("agents.react.nodes.capabilities", capable(native=True))
     monkeypatch.setattr("agents.llm.get_chat_model", get_chat_model)
     monkeypatch.setattr("agents.llm.constrained_to", no_constraint)
     return model
@@ -354,7 +349,7 @@ async def test_a_chain_with_one_backend_without_native_tools_uses_json_actions(
                             {"mixed": ["gpu", "small"], "both-gpu": ["gpu"]})
     monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
     native_on_gpu = {"gpu": capable(native=True)(None), "small": capable(native=False)(None)}
-    monkeypatch.setattr("agents.react.capabilities", lambda cfg: native_on_gpu[cfg.name])
+    monkeypatch.setattr("agents.react.nodes.capabilities", lambda cfg: native_on_gpu[cfg.name])
     json_model.replies = [final("4")]
     state = await graph.ainvoke(QUESTION, context={"agent_backend": "mixed"})
     assert state["answer"] == "4"

@@ -5,9 +5,15 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from agents.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM
-from agents.splitting import MAX_PART_CHARS, MAX_PARTS, Split, split_messages, split_problem
-from agents.voting import join_parts
+from agents.plan_execute.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM
+from agents.plan_execute.split import (
+    MAX_PART_CHARS,
+    MAX_PARTS,
+    Split,
+    split_messages,
+    split_problem,
+)
+from agents.plan_execute.vote import join_parts
 
 
 def step(expression: str, *depends_on: int) -> dict:

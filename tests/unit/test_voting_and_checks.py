@@ -9,8 +9,8 @@ from agents.answer_check import (
     missing_values,
     unsupported_values,
 )
-from agents.answering import answer_problem, templated_answer
-from agents.voting import merge_plans, vote
+from agents.plan_execute.answer import answer_problem, templated_answer
+from agents.plan_execute.vote import merge_plans, vote
 
 
 def step(expression: str, *depends_on: int) -> dict:
