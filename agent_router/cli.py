@@ -74,8 +74,10 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return 0
     print(result["answer"])
+    from agents.plan_execute.state import describe_problem
+
     for problem in result.get("problems", []):
-        print(f"note: {problem}", file=sys.stderr)
+        print(f"note: {describe_problem(problem)}", file=sys.stderr)
     print()
     print(metrics_table(result["metrics"]))
     return 0
@@ -143,6 +145,12 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     print()
     for chain, members in sorted(config.chains.items()):
         print(f"chain {chain}: {' -> '.join(members)}")
+    from backends.reload import stale_servers
+
+    for server in stale_servers(config):
+        print(f"warning: the server with pid {server.pid} (started {server.started}) read "
+              f"{' and '.join(server.changed)} of {config.source} before its last edit; "
+              "restart it to apply them", file=sys.stderr)
     down = {cfg.name for cfg, status, _ in rows if not status.reachable}
     first_down = sorted({m[0] for m in config.chains.values()} & down)
     if args.strict and first_down:
@@ -215,8 +223,11 @@ def dev_command(port: int, host: str = "127.0.0.1", config: str = "langgraph.jso
 
 def _cmd_dev(args: argparse.Namespace) -> int:
     from backends.config import load_config
+    from backends.reload import record_server
 
-    load_config()  # a broken backends.toml fails here, naming its key, not mid-run
+    # A broken backends.toml fails here, naming its key, not mid-run; the record lets
+    # `agent-router backends` say when an edit needs this server restarted.
+    record_server(os.getpid(), load_config())  # execve keeps the pid
     port = args.port or _free_port(args.host)
     api = f"http://{args.host}:{port}"
     print(f"API:    {api}\nDocs:   {api}/docs\nStudio: {STUDIO.format(api=api)}", flush=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from backends.config import load_config
 from backends.errors import GraphConfigError
+from backends.reload import startup_config
 
 __all__ = ["LIMITS", "Context", "run_context"]
 
@@ -22,12 +22,12 @@ __all__ = ["LIMITS", "Context", "run_context"]
 if TYPE_CHECKING:
     BackendName = str
 else:
-    BackendName = Literal[tuple(load_config().names())]
+    BackendName = Literal[tuple(startup_config().names())]
 
 
 @dataclass(kw_only=True)
 class Context:
-    """Settings a single run of the plan-and-execute graph can change."""
+    """Settings a single run of any of the four graphs can change; each names its graph."""
 
     planner_backend: BackendName = field(
         default="planner",

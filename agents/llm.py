@@ -32,8 +32,8 @@ from backends.chat import (
     get_chat_model,
     translate_error,
 )
-from backends.config import current_config
 from backends.errors import GraphConfigError, ReplyCutOff
+from backends.reload import current_config
 from backends.router import Attempt, call_chain
 from backends.settings import BackendConfig, GenerationParams
 

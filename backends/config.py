@@ -18,10 +18,8 @@ Environment variables:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import time
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +48,7 @@ __all__ = [
     "postgres_url",
     "server_api_keys",
     "cache_dir",
-    "current_config",
+    "config_identity",
     "load_config",
     "model_override",
     "parse_config",
@@ -306,24 +304,6 @@ def load_config(path: str | Path | None = None) -> RouterConfig:
                         _env_overrides())
 
 
-# What current_config() last loaded, by AGENT_ROUTER_CONFIG and overrides, with when.
-_recent: dict[tuple[str | None, Overrides], tuple[float, RouterConfig]] = {}
-RECHECK_AFTER_S = 1.0
-
-
-async def current_config() -> RouterConfig:
-    """Return the default configuration, for code on the event loop.
-
-    ``load_config()`` looks at the file, which blocks, so it runs in a worker thread,
-    at most once a second: every model call asks, and a thread hop per call would
-    cost more than the rest of the routing. An edited ``backends.toml`` applies to
-    calls that start up to a second later; a changed environment variable, at once.
-    """
-    key = (os.environ.get("AGENT_ROUTER_CONFIG"), _env_overrides())
-    seen = _recent.get(key)
-    if seen is not None and time.monotonic() - seen[0] < RECHECK_AFTER_S:
-        return seen[1]
-    config = await asyncio.to_thread(load_config)
-    _recent[key] = (time.monotonic(), config)
-    return config
-
+def config_identity() -> tuple[str | None, Overrides]:
+    """Return what picks the default configuration: AGENT_ROUTER_CONFIG and the overrides."""
+    return os.environ.get("AGENT_ROUTER_CONFIG"), _env_overrides()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from langchain_core.tools import BaseTool
 
-from backends.config import load_config
+from backends.reload import startup_config
 from tools.calculator import calculator
 from tools.clock import datetime_tool
 from tools.fetch import make_fetch_url
@@ -21,7 +21,7 @@ from tools.units import unit_convert
 
 __all__ = ["TOOLS"]
 
-_settings = load_config().tools
+_settings = startup_config().tools
 
 TOOLS: dict[str, BaseTool] = {
     tool.name: tool

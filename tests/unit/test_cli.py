@@ -101,3 +101,23 @@ def test_bench_of_a_dead_server_writes_its_report_and_exits_1(tmp_path, monkeypa
     assert "skipped" in results["ours"]
     report = (folder / "report.md").read_text()
     assert "**gone failed:**" in report and "Not measured" in report
+
+
+def test_backends_command_warns_about_a_server_that_needs_a_restart(tmp_path, monkeypatch,
+                                                                    capsys):
+    import os
+
+    from backends.config import load_config
+    from backends.reload import record_server
+
+    config = tmp_path / "backends.toml"
+    config.write_text('[backends.e]\nkind = "embedded"\n')
+    monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(config))
+    monkeypatch.setenv("AGENT_ROUTER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("AGENT_ROUTER_MODEL", str(tmp_path / "absent.gguf"))
+    record_server(os.getpid(), load_config())  # as `agent-router dev` does before exec
+    assert main(["backends"]) == 0
+    assert "restart" not in capsys.readouterr().err
+    config.write_text('[backends.e]\nkind = "embedded"\n[tools]\nfiles_root = "."\n')
+    assert main(["backends"]) == 0
+    assert f"pid {os.getpid()}" in capsys.readouterr().err.replace("\n", " ")

@@ -176,7 +176,7 @@ VLLM_AT = '[backends.gpu]\nkind = "vllm"\nbase_url = "{url}"\nmodel = "m"\n'
 
 
 async def test_current_config_rereads_an_edited_file_after_a_second(tmp_path, monkeypatch):
-    from backends import config as config_module
+    from backends import reload as config_module
 
     now = [1000.0]
     monkeypatch.setattr(config_module.time, "monotonic", lambda: now[0])
@@ -194,7 +194,7 @@ async def test_current_config_rereads_an_edited_file_after_a_second(tmp_path, mo
 
 
 async def test_current_config_follows_the_environment_at_once(tmp_path, monkeypatch):
-    from backends.config import current_config
+    from backends.reload import current_config
 
     first = write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8001"))
     other = tmp_path / "other.toml"
@@ -206,6 +206,77 @@ async def test_current_config_follows_the_environment_at_once(tmp_path, monkeypa
     monkeypatch.delenv("AGENT_ROUTER_GPU_BASE_URL")
     monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(other))
     assert (await current_config()).backends["gpu"].base_url == "http://127.0.0.1:8003"
+
+
+TOOLS_AT = '[tools]\nfetch_allow_hosts = ["{host}"]\n[chains]\nplanner = ["{first}", "gpu"]\n'
+
+
+@pytest.fixture
+def started_on(tmp_path, monkeypatch):
+    """Make a fresh backends.toml the one this process read at start."""
+    from backends import reload
+
+    def start(text: str) -> Path:
+        path = write(tmp_path, text)
+        monkeypatch.setenv("AGENT_ROUTER_CONFIG", str(path))
+        monkeypatch.setenv("AGENT_ROUTER_CACHE", str(tmp_path / "cache"))
+        reload.startup_config.cache_clear()
+        reload.startup_config()
+        return path
+
+    yield start
+    reload.startup_config.cache_clear()
+
+
+async def test_an_edit_of_a_part_read_at_start_is_named_once_the_rest_applies(
+        started_on, tmp_path, monkeypatch, caplog):
+    from backends import reload
+
+    now = [5000.0]
+    monkeypatch.setattr(reload.time, "monotonic", lambda: now[0])
+    started_on(VLLM_AT.format(url="http://127.0.0.1:8001")
+               + TOOLS_AT.format(host="a.example", first="gpu"))
+    await reload.current_config()
+    assert not caplog.records, "nothing changed yet"
+
+    write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8001")
+          + TOOLS_AT.format(host="a.example", first="gpu").replace('"gpu", "gpu"', '"gpu"'))
+    now[0] += reload.RECHECK_AFTER_S
+    chain = (await reload.current_config()).chain("planner", key="planner_backend")
+    assert [cfg.name for cfg in chain] == ["gpu"], "a chain's members apply at once"
+    assert not caplog.records, "a chain's members need no restart"
+
+    write(tmp_path, VLLM_AT.format(url="http://127.0.0.1:8001")
+          + TOOLS_AT.format(host="b.example", first="gpu"))
+    for _ in range(2):
+        now[0] += reload.RECHECK_AFTER_S
+        await reload.current_config()
+    [warning] = caplog.records
+    assert "[tools]" in warning.getMessage() and "restart" in warning.getMessage()
+    assert "names" not in warning.getMessage()
+
+
+def test_a_running_server_started_before_an_edit_is_named(started_on, tmp_path):
+    import os
+
+    from backends import reload
+
+    path = started_on(VLLM_AT.format(url="http://127.0.0.1:8001"))
+    reload.record_server(os.getpid(), load_config(path))
+    assert reload.stale_servers(load_config(path)) == []
+    path.write_text(VLLM_AT.format(url="http://127.0.0.1:8001")
+                    + '[backends.extra]\nkind = "embedded"\n')
+    [stale] = reload.stale_servers(load_config(path))
+    assert stale.pid == os.getpid() and stale.changed == ("backend and chain names",)
+
+
+def test_the_record_of_a_server_that_ended_is_dropped(started_on, tmp_path):
+    from backends import reload
+
+    path = started_on(VLLM_AT.format(url="http://127.0.0.1:8001"))
+    record = reload.record_server(2**22 + 12345, load_config(path))  # above pid_max
+    path.write_text(VLLM_AT.format(url="http://127.0.0.1:8001") + '[tools]\nfiles_root = "."\n')
+    assert reload.stale_servers(load_config(path)) == [] and not record.exists()
 
 
 def test_engine_settings_reach_llama_cpp(tmp_path):
