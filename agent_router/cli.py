@@ -225,7 +225,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_vllm(args: argparse.Namespace) -> int:
-    from agent_router.vllm_server import serve
+    from serving.vllm.server import serve
 
     return serve(args.model, port=args.port, max_model_len=args.max_model_len,
                  kv_cache_gb=args.kv_cache_gb, prepare_only=args.prepare)
