@@ -185,7 +185,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     if args.model:  # backends/config.py reads it when the configuration is first loaded
         os.environ["AGENT_ROUTER_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
-    from bench.eval_cli import run_command
+    from evals.cli import run_command
 
     return run_command(args)
 
