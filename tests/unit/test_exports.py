@@ -5,7 +5,8 @@ import types
 
 import pytest
 
-PACKAGES = ["agents", "backends", "graphs", "tools", "agent_router"]
+PACKAGES = ["agents", "backends", "graphs", "tools", "agent_router", "evals", "serving",
+            "serving.api", "serving.vllm"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
