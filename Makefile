@@ -18,8 +18,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Fails, naming the requirement, when pyproject.toml changed without `make lock`.
+# A repository script (not shipped): the standard library is all it needs.
 lockcheck:
-	@$(PYTHON) -m agent_router.lockcheck requirements.lock requirements-dev.lock
+	@$(PYTHON) scripts/lockcheck.py requirements.lock requirements-dev.lock
 
 # The project itself is installed editable without dependencies: it cannot be hash-checked.
 $(VENV)/.installed: requirements.lock pyproject.toml | lockcheck $(BIN)/python
@@ -38,9 +39,9 @@ lock: | $(BIN)/python
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --extra dev --extra bench \
 		-o requirements-dev.lock pyproject.toml
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -c requirements-dev.lock -o requirements.lock pyproject.toml
-	$(BIN)/python -m agent_router.lockcheck --record requirements-dev.lock --extras dev,bench
-	$(BIN)/python -m agent_router.lockcheck --record requirements.lock
-	$(PYTHON) -m agent_router.lockcheck requirements.lock requirements-dev.lock
+	$(BIN)/python scripts/lockcheck.py --record requirements-dev.lock --extras dev,bench
+	$(BIN)/python scripts/lockcheck.py --record requirements.lock
+	$(PYTHON) scripts/lockcheck.py requirements.lock requirements-dev.lock
 
 model: $(VENV)/.installed
 	$(BIN)/agent-router models pull

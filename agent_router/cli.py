@@ -193,7 +193,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     if args.model:  # backends/config.py reads it when the configuration is first loaded
         os.environ["AGENT_ROUTER_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
-    from bench.eval_cli import run_command
+    from evals.cli import run_command
 
     return run_command(args)
 
@@ -236,7 +236,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_vllm(args: argparse.Namespace) -> int:
-    from agent_router.vllm_server import serve
+    from serving.vllm.server import serve
 
     return serve(args.model, port=args.port, max_model_len=args.max_model_len,
                  kv_cache_gb=args.kv_cache_gb, prepare_only=args.prepare)

@@ -16,6 +16,7 @@ import httpx
 
 from bench.local_server import server_memory
 from bench.measure import RequestStats, Target, percentiles, prompt_of, stream_chat
+from serving.procfs import ProcessStatus, mb, read_status
 
 __all__ = ["batch_throughput", "concurrency_scaling", "fitting_lengths", "latency", "memory",
            "prefix_cache", "process_peak_rss_mb", "process_rss_mb", "prometheus_values",
@@ -132,20 +133,21 @@ async def prefix_cache(client: httpx.AsyncClient, target: Target, *, requests: i
     return {"shared_prefix": _summary(shared_stats), "varied_prefix": _summary(varied_stats)}
 
 
-def _own_status_mb(key: str) -> float:
-    with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
-        fields = dict(line.split(":", 1) for line in status if ":" in line)
-    return round(int(fields[key].split()[0]) / 1024, 1)
+def _own_status() -> ProcessStatus:
+    own = read_status(os.getpid())
+    if own is None:  # a system without Linux /proc
+        raise OSError(f"cannot read /proc/{os.getpid()}/status")
+    return own
 
 
 def process_rss_mb() -> float:
     """Resident memory of this process in MB (Linux ``/proc``)."""
-    return _own_status_mb("VmRSS")
+    return mb(_own_status().rss_kb)
 
 
 def process_peak_rss_mb() -> float:
     """The most resident memory this process has held since it started, in MB."""
-    return _own_status_mb("VmHWM")
+    return mb(_own_status().peak_rss_kb)
 
 
 def prometheus_values(text: str) -> dict[str, float]:

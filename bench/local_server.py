@@ -5,35 +5,24 @@ engine worker that holds the weights and the KV cache is a child process. When a
 backend's URL is on loopback, the server is on this machine: the process listening on
 its port is found from ``/proc/net/tcp`` and ``/proc/net/tcp6`` (the socket's inode)
 and the ``/proc/<pid>/fd`` links that point at that socket; that process and every
-process it started (by parent pid) are the server. Linux ``/proc`` only; another
-user's processes are invisible unless we are root.
+process it started (by parent pid) are the server. Each process's name and memory
+come from ``serving.procfs``. Linux ``/proc`` only; another user's processes are
+invisible unless we are root.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ServerProcess", "listening_inodes", "loopback_port", "server_memory",
-           "server_processes"]
+from serving.procfs import PROC, ProcessStatus, mb, pids, read_status
 
-PROC = Path("/proc")
+__all__ = ["listening_inodes", "loopback_port", "server_memory", "server_processes"]
+
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
-
-
-@dataclass(frozen=True)
-class ServerProcess:
-    """One process of a server: its id, name and memory."""
-
-    pid: int
-    ppid: int
-    name: str
-    rss_kb: int
-    peak_rss_kb: int  # VmHWM: the most it has held since it started
 
 
 def loopback_port(base_url: str) -> int | None:
@@ -67,14 +56,10 @@ def listening_inodes(port: int, proc: Path = PROC) -> set[int]:
     return inodes
 
 
-def _pids(proc: Path) -> list[int]:
-    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
-
-
 def _holders(inodes: set[int], proc: Path) -> set[int]:
     wanted = {f"socket:[{inode}]" for inode in inodes}
     holders = set()
-    for pid in _pids(proc):
+    for pid in pids(proc):
         try:
             fds = list((proc / str(pid) / "fd").iterdir())
         except OSError:  # gone meanwhile, or not ours to read
@@ -91,28 +76,12 @@ def _link(fd: Path) -> str:
         return ""
 
 
-def _process(pid: int, proc: Path) -> ServerProcess | None:
-    try:
-        text = (proc / str(pid) / "status").read_text()
-    except OSError:
-        return None
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    if fields.get("State", "").strip().startswith(("Z", "X")):
-        return None
-
-    def kb(key: str) -> int:  # kernel threads have no memory lines
-        return int(fields[key].split()[0]) if key in fields else 0
-
-    return ServerProcess(pid, int(fields["PPid"]), fields["Name"].strip(), kb("VmRSS"),
-                         kb("VmHWM"))
-
-
-def server_processes(port: int, proc: Path = PROC) -> list[ServerProcess]:
+def server_processes(port: int, proc: Path = PROC) -> list[ProcessStatus]:
     """Return the processes listening on ``port`` and all their descendants, by pid."""
     holders = _holders(listening_inodes(port, proc), proc)
     if not holders:
         return []
-    table = {p.pid: p for p in (_process(pid, proc) for pid in _pids(proc)) if p is not None}
+    table = {p.pid: p for p in (read_status(pid, proc) for pid in pids(proc)) if p is not None}
     found = {pid for pid in holders if pid in table}
     grew = True
     while grew:  # add children until none is new: the tree below the listeners
@@ -120,10 +89,6 @@ def server_processes(port: int, proc: Path = PROC) -> list[ServerProcess]:
         found |= new
         grew = bool(new)
     return [table[pid] for pid in sorted(found)]
-
-
-def _mb(kb: int) -> float:
-    return round(kb / 1024, 1)
 
 
 def server_memory(base_url: str, proc: Path = PROC) -> dict[str, Any]:
@@ -142,7 +107,7 @@ def server_memory(base_url: str, proc: Path = PROC) -> dict[str, Any]:
         return {"processes_note": f"no process visible to us listens on port {port}"}
     if any(p.pid == os.getpid() for p in found):
         return {"processes_note": "the server runs inside this process (a test server)"}
-    return {"all_processes_rss_mb": _mb(sum(p.rss_kb for p in found)),
-            "all_processes_peak_rss_mb": _mb(sum(p.peak_rss_kb for p in found)),
-            "processes": [{"pid": p.pid, "name": p.name, "rss_mb": _mb(p.rss_kb),
-                           "peak_rss_mb": _mb(p.peak_rss_kb)} for p in found]}
+    return {"all_processes_rss_mb": mb(sum(p.rss_kb for p in found)),
+            "all_processes_peak_rss_mb": mb(sum(p.peak_rss_kb for p in found)),
+            "processes": [{"pid": p.pid, "name": p.name, "rss_mb": mb(p.rss_kb),
+                           "peak_rss_mb": mb(p.peak_rss_kb)} for p in found]}

@@ -24,7 +24,7 @@ from bench.measure import Target
 
 __all__ = ["MANIFEST", "describe", "same_model"]
 
-MANIFEST = "agent-router-manifest.json"  # written by agent_router/vllm_setup.py
+MANIFEST = "agent-router-manifest.json"  # written by serving/vllm/setup.py
 
 
 

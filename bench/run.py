@@ -18,10 +18,10 @@ from backends.config import load_config
 from backends.errors import AppError
 from backends.settings import EmbeddedBackend
 from bench import engines, overhead
-from bench.eval_meta import commit
 from bench.local_server import server_memory
 from bench.measure import target_for
 from bench.models import describe, same_model
+from bench.provenance import commit
 from bench.report import write_report
 
 __all__ = ["QUICK", "SMOKE", "STANDARD", "print_outcome", "run_bench"]

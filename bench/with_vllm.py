@@ -1,6 +1,6 @@
 """Benchmark llama.cpp and a real vLLM that this command starts and stops: ``make bench-vllm``.
 
-Starts vLLM through ``agent_router/vllm_server.py`` on a free loopback port, serving
+Starts vLLM through ``serving/vllm/server.py`` on a free loopback port, serving
 the default model converted for it (installing vLLM's virtualenv first if needed),
 points the ``vllm`` backend at it with ``AGENT_ROUTER_VLLM_BASE_URL`` and
 ``AGENT_ROUTER_VLLM_MODEL`` (which ``backends/config.py`` reads), benchmarks
@@ -20,7 +20,11 @@ import signal
 import sys
 from pathlib import Path
 
-from agent_router.vllm_server import (
+from backends.config import cache_dir
+from backends.errors import AppError
+from backends.model_file import resolve_model_path
+from bench.run import QUICK, STANDARD, print_outcome, run_bench
+from serving.vllm.server import (
     DEFAULT_KV_CACHE_GB,
     VLLMServer,
     free_port,
@@ -28,11 +32,7 @@ from agent_router.vllm_server import (
     running,
     served_name,
 )
-from agent_router.vllm_setup import check_cpu, check_memory
-from backends.config import cache_dir
-from backends.errors import AppError
-from backends.model_file import resolve_model_path
-from bench.run import QUICK, STANDARD, print_outcome, run_bench
+from serving.vllm.setup import check_cpu, check_memory
 
 __all__ = ["BACKENDS", "main"]
 

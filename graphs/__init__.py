@@ -1,7 +1,6 @@
 """StateGraph definitions; each module exports ``build_<name>()`` and a compiled ``graph``."""
 
 from graphs.chat import build_chat
-from graphs.persistence import compile_with_sqlite, open_async_sqlite, open_sqlite
 from graphs.plan_execute import build_plan_execute
 from graphs.react_agent import build_react_agent
 from graphs.router import build_router
@@ -11,7 +10,4 @@ __all__ = [
     "build_plan_execute",
     "build_react_agent",
     "build_router",
-    "compile_with_sqlite",
-    "open_async_sqlite",
-    "open_sqlite",
 ]

@@ -3,7 +3,7 @@
 START -> write_reply -> END
 
 Memory comes from the checkpointer: the LangGraph server brings its own, and
-``graphs.persistence`` compiles ``build_chat()`` with a SQLite file for scripts.
+``serving.api.persistence`` compiles ``build_chat()`` with a SQLite file for scripts.
 The module-level ``graph`` has none, so on its own each call starts a new conversation.
 """
 

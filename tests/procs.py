@@ -180,7 +180,7 @@ def track(process: subprocess.Popen[Any], *,
           stop_signal: int = signal.SIGTERM) -> subprocess.Popen[Any]:
     """Register a child that other code started in a session of its own; return it.
 
-    For servers whose own code starts them (``agent_router.vllm_server.VLLMServer``):
+    For servers whose own code starts them (``serving.vllm.server.VLLMServer``):
     once tracked, ``stop``, ``stop_all``, the signal handlers and ``leftovers`` treat it
     as if ``spawn`` had started it, its group included. Call again after a restart.
     """

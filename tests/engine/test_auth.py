@@ -23,9 +23,9 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from agent_router.auth import ANONYMOUS, authenticate, user_for_key
 from backends.config import server_api_keys
 from backends.errors import GraphConfigError
+from serving.api.auth import ANONYMOUS, authenticate, user_for_key
 from tests.engine.conftest import REPO_ROOT, DevServer, start_dev_server
 
 KEYS = {"alice": "alice-key-1", "bob": "bob-key-2"}

@@ -15,7 +15,7 @@ from agents.context import Context
 from agents.llm import chain_backends
 from backends.errors import ContextTooLong
 from graphs.chat import build_chat, graph
-from graphs.persistence import open_async_sqlite
+from serving.api.persistence import open_async_sqlite
 from tests import procs
 
 ROOT = Path(__file__).parents[2]
@@ -54,7 +54,7 @@ TURN_SCRIPT = textwrap.dedent("""
     import sys
     from agents.context import Context
     from graphs.chat import build_chat
-    from graphs.persistence import compile_with_sqlite
+    from serving.api.persistence import compile_with_sqlite
 
     chat = compile_with_sqlite(build_chat(), sys.argv[1])
     config = {"configurable": {"thread_id": "t"}}

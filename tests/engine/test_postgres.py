@@ -32,7 +32,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.context import Context
 from graphs.chat import build_chat
-from graphs.persistence import (
+from serving.api.persistence import (
     async_durable_checkpointer,
     durable_checkpointer,
     open_async_postgres,

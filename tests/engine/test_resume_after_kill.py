@@ -23,7 +23,7 @@ REACH_TIMEOUT_S = 300
 RESUME_TIMEOUT_S = 600
 RUN = """
 import json, sys
-from graphs.persistence import compile_with_sqlite
+from serving.api.persistence import compile_with_sqlite
 from graphs.plan_execute import build_plan_execute
 graph = compile_with_sqlite(build_plan_execute(), sys.argv[1])
 config = {"configurable": {"thread_id": "job-1"}}

@@ -11,10 +11,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, MessagesState, StateGraph
 from typing_extensions import TypedDict
 
-from bench.eval_meta import commit
-from bench.eval_report import summarize, write_eval_report
-from bench.eval_run import run_question
-from bench.eval_set import Question, Tolerance
+from bench.provenance import commit
+from evals.questions import Question, Tolerance
+from evals.report import summarize, write_eval_report
+from evals.run import run_question
 
 TOL = Tolerance()
 

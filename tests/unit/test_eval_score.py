@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from agents.answer_check import leaks_trace, unsupported_values
-from bench.eval_score import (
+from evals.questions import Question, Tolerance
+from evals.score import (
     dates_in,
     faithfulness,
     number_matches,
@@ -13,7 +14,6 @@ from bench.eval_score import (
     score_answer,
     sources_of,
 )
-from bench.eval_set import Question, Tolerance
 
 TODAY = dt.date(2026, 11, 24)  # a Tuesday
 

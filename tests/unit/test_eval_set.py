@@ -9,8 +9,8 @@ import pytest
 
 from agents.plan_execute.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, SPLIT_EXAMPLES
 from backends.errors import GraphConfigError
-from bench.eval_score import numbers_in, score_answer
-from bench.eval_set import CATEGORIES, QUESTIONS, load_questions, resolve_expected
+from evals.questions import CATEGORIES, QUESTIONS, load_questions, resolve_expected
+from evals.score import numbers_in, score_answer
 from tools.calculator import evaluate
 from tools.units import convert
 

@@ -6,7 +6,8 @@ import types
 import pytest
 
 PACKAGES = ["agents", "agents.plan_execute", "agents.react", "agents.router", "agents.chat",
-            "backends", "graphs", "tools", "agent_router"]
+            "backends", "graphs", "tools", "agent_router", "evals", "serving", "serving.api",
+            "serving.vllm"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

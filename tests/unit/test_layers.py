@@ -1,21 +1,39 @@
-"""Dependencies point one way: graphs -> agents -> backends/tools.
+"""Dependencies point one way, and no two packages import each other.
+
+    agent_router (the command) -> evals, bench, serving, graphs, ...
+    evals -> bench (the commit a run records), graphs, agents, backends
+    bench -> serving (a real vLLM, /proc), agents (our layer's overhead), backends
+    serving -> backends
+    graphs -> agents -> backends/tools
 
 Every module is parsed, not imported, so an import hidden inside a function body
 counts as much as one at the top of the file.
 """
 
 import ast
+import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The installed top-level packages, as pyproject.toml ships them.
+PACKAGES = sorted(
+    pattern.rstrip("*") for pattern in tomllib.loads(
+        (ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+)
+
 # Each layer, and the top-level packages it must never import.
 FORBIDDEN = {
-    "agents": {"graphs", "agent_router"},
-    "backends": {"graphs", "agent_router", "agents"},
-    "tools": {"graphs", "agent_router", "agents"},
+    "agents": {"graphs", "agent_router", "bench", "evals", "serving"},
+    "backends": {"graphs", "agent_router", "agents", "bench", "evals", "serving"},
+    "tools": {"graphs", "agent_router", "agents", "bench", "evals", "serving"},
+    "graphs": {"agent_router", "bench", "evals", "serving"},
+    "serving": {"agents", "graphs", "agent_router", "bench", "evals"},
+    "bench": {"agent_router", "evals", "graphs"},
+    "evals": {"agent_router"},
 }
 
 
@@ -30,6 +48,49 @@ def imported_packages(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+def package_imports() -> dict[str, dict[str, list[str]]]:
+    """Map each package to the other packages it imports, each with where (file:line)."""
+    graph: dict[str, dict[str, list[str]]] = {package: {} for package in PACKAGES}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for line, imported in imported_packages(path):
+                if imported in graph and imported != package:
+                    graph[package].setdefault(imported, []).append(
+                        f"{path.relative_to(ROOT)}:{line}")
+    return graph
+
+
+def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """Return one cycle as ``[a, b, ..., a]``, or None when the graph has none."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in done:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        path.pop()
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        if start not in done:
+            cycle = visit(start)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_every_layer_named_is_a_shipped_package():
+    assert set(FORBIDDEN) <= set(PACKAGES)
+    assert all((ROOT / package / "__init__.py").is_file() for package in PACKAGES), PACKAGES
+
+
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_never_imports_the_layers_above_it(layer):
     modules = sorted((ROOT / layer).rglob("*.py"))
@@ -41,7 +102,22 @@ def test_layer_never_imports_the_layers_above_it(layer):
         if package in FORBIDDEN[layer]
     ]
     assert upward == [], (f"{layer}/ must not import {sorted(FORBIDDEN[layer])}; "
-                          "pass the dependency in from graphs/ instead")
+                          "dependencies point one way (see this module's docstring)")
+
+
+def test_no_packages_import_each_other_even_through_others():
+    graph = package_imports()
+    cycle = find_cycle(graph)
+    assert cycle is None, (
+        "import cycle between packages: " + " -> ".join(cycle) + "; "
+        + "; ".join(f"{a} imports {b} at {', '.join(graph[a][b])}"
+                    for a, b in zip(cycle, cycle[1:], strict=False)))
+
+
+def test_the_cycle_check_names_the_cycle():
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"cli": ["bench"], "bench": ["cli"]}) == ["bench", "cli", "bench"]
+    assert find_cycle({"cli": ["bench", "serving"], "bench": ["serving"], "serving": []}) is None
 
 
 def test_the_check_sees_imports_inside_functions(tmp_path):

@@ -1,10 +1,16 @@
 """The lock drift check: agrees when pyproject and lock match, names what drifted."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from agent_router import lockcheck
+# A repository script, not an installed package: loaded from its path.
+_SPEC = importlib.util.spec_from_file_location(
+    "lockcheck", Path(__file__).resolve().parents[2] / "scripts" / "lockcheck.py")
+assert _SPEC is not None and _SPEC.loader is not None
+lockcheck = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(lockcheck)
 
 PYPROJECT = """\
 [project]

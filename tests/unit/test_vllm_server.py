@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent_router import cli, vllm_server
-from agent_router.process_group import group_members, group_rss_mb
-from agent_router.vllm_server import VLLMServer, serve_command, server_env
-from agent_router.vllm_setup import (
+from agent_router import cli
+from backends.errors import EngineStartError
+from serving.vllm import server as vllm_server
+from serving.vllm.process_group import group_members, group_rss_mb
+from serving.vllm.server import VLLMServer, serve_command, server_env
+from serving.vllm.setup import (
     CUDA_LINKED,
     PACKAGES,
     check_cpu,
@@ -28,7 +30,6 @@ from agent_router.vllm_setup import (
     venv_python,
     venv_ready,
 )
-from backends.errors import EngineStartError
 
 GGUF_BYTES = b"GGUF" + bytes(range(256)) * 4
 CPUINFO = "processor\t: 0\nflags\t\t: fpu sse sse2 avx {extra} fma\nbugs\t\t: none\n"
@@ -82,7 +83,7 @@ class Recorder:
         if command[1:3] == ["-m", "venv"]:
             venv_python(Path(command[3])).parent.mkdir(parents=True, exist_ok=True)
             venv_python(Path(command[3])).write_text("")
-        elif command[1].endswith("vllm_convert.py") and self.convert:
+        elif command[1].endswith("serving/vllm/convert.py") and self.convert:
             self.convert(Path(command[3]))
 
 
@@ -171,7 +172,7 @@ def test_the_command_line_and_environment_are_the_ones_that_work_on_cpu(tmp_path
 
 LAUNCH_PROBE = """
 import importlib.metadata as metadata
-import agent_router.vllm_launch
+import serving.vllm.launch
 try:
     metadata.version("vllm")
 except metadata.PackageNotFoundError as exc:

@@ -4,7 +4,7 @@ The server runs the pulled default model, converted once into an HF folder, on a
 127.0.0.1 port, with a context window smaller than the embedded engine's slot so that
 an overflow has somewhere larger to go. It is stopped on every path: the session
 finalizer ends its process group, ``tests/procs.py`` tracks the group (signals to pytest,
-the check for processes left behind), and ``agent_router.vllm_server`` also stops every
+the check for processes left behind), and ``serving.vllm.server`` also stops every
 server it started at interpreter exit.
 
 Set ``AGENT_ROUTER_SKIP_VLLM=1`` (``make test SKIP_VLLM=1``) to skip the tier; it also
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from agent_router.vllm_server import VLLMServer, free_port, prepare, served_name
-from agent_router.vllm_setup import check_cpu, check_memory
 from backends.errors import EngineStartError
 from backends.router import reset_breakers
 from backends.settings import VLLMBackend
+from serving.vllm.server import VLLMServer, free_port, prepare, served_name
+from serving.vllm.setup import check_cpu, check_memory
 from tests import procs
 
 SKIP_ENV = "AGENT_ROUTER_SKIP_VLLM"

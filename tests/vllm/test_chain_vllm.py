@@ -13,13 +13,13 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent_router.vllm_server import VLLMServer
 from agents.context import run_context
 from agents.llm import _ask
 from backends.router import breaker_for, call_chain
 from backends.settings import BackendConfig, GenerationParams, VLLMBackend
 from bench.engines import prometheus_values
 from graphs.plan_execute import graph
+from serving.vllm.server import VLLMServer
 from tests.vllm.conftest import MAX_MODEL_LEN, start, vllm_entry
 from tests.wire.config import write_backends
 

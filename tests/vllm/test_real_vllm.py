@@ -15,7 +15,6 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent_router.vllm_server import VLLMServer
 from agents.llm import _ask, call_model
 from backends.base import Choice, Grammar, JsonSchema, Regex
 from backends.chat import constrained_to, get_chat_model, model_info, translate_error
@@ -23,6 +22,7 @@ from backends.errors import ContextTooLong
 from backends.router import call_chain
 from backends.settings import BackendConfig, GenerationParams, VLLMBackend
 from bench.engines import prometheus_values
+from serving.vllm.server import VLLMServer
 from tests.vllm.conftest import MAX_MODEL_LEN, vllm_entry
 from tests.wire.config import write_backends
 

@@ -1,10 +1,12 @@
-"""What an evaluation ran on: live backends, their models (file and hash), the commit."""
+"""What an evaluation ran on: live backends and their models (file and hash).
+
+The commit it ran is ``bench.provenance.commit``, shared with the benchmark.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from backends.errors import BackendUnavailable
 from backends.model_file import resolve_model_path
 from backends.settings import EmbeddedBackend
 
-__all__ = ["check_backends", "commit"]
+__all__ = ["check_backends"]
 
 
 async def check_backends(fields: Sequence[str],
@@ -64,11 +66,3 @@ def _sha(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def commit() -> str:
-    """Return the checked-out commit's short hash, ``-dirty`` if tracked files differ
-    from it (the run measured code no commit holds), or ``unknown`` outside git."""
-    done = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7",
-                           "--exclude", "*"], capture_output=True, text=True, check=False)
-    return done.stdout.strip() or "unknown"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.eval_set import CATEGORIES
+from evals.questions import CATEGORIES
 
 __all__ = ["markdown_report", "summarize", "summary_markdown", "write_eval_report"]
 

@@ -17,9 +17,10 @@ naming each offending requirement and saying to run ``make lock``, when:
   hand-edited lock). This part needs ``packaging`` and is skipped without it, so the
   check also runs on a bare interpreter before anything is installed.
 
-Only the standard library is needed otherwise. Run it as
-``python -m agent_router.lockcheck [LOCK ...]``, or with ``--record LOCK --extras
-dev,bench`` to write the header (``make lock`` does).
+Only the standard library is needed otherwise. A repository tool, not part of the
+installed packages: run it from the repository root as ``python scripts/lockcheck.py
+[LOCK ...]``, or with ``--record LOCK --extras dev,bench`` to write the header
+(``make lock`` does).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def check_lock(lock: Path, pyproject: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Check the locks (or record one's inputs); print what disagrees and return 1 if any."""
-    parser = argparse.ArgumentParser(prog="python -m agent_router.lockcheck",
+    parser = argparse.ArgumentParser(prog="python scripts/lockcheck.py",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("locks", nargs="*", type=Path, default=[Path(p) for p in DEFAULT_LOCKS])
     parser.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))

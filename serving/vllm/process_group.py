@@ -2,7 +2,7 @@
 
 A server started with ``start_new_session=True`` leads a process group that also holds
 every worker it forks (vLLM's engine core, for one), so the group is what to measure
-and what to stop. Linux ``/proc`` only.
+and what to stop. Linux ``/proc`` only; memory is read by ``serving.procfs``.
 """
 
 from __future__ import annotations
@@ -13,42 +13,34 @@ import subprocess
 import time
 from pathlib import Path
 
+from serving.procfs import PROC, mb, pids, read_status
+
 __all__ = ["group_members", "group_rss_mb", "stop_group"]
 
 
-def group_members(pgid: int, proc: Path = Path("/proc")) -> list[Path]:
-    """Return the ``/proc`` entries of the live (not zombie) processes in group ``pgid``."""
+def group_members(pgid: int, proc: Path = PROC) -> list[int]:
+    """Return the ids of the live (not zombie) processes in process group ``pgid``."""
     members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in pids(proc):
         try:
-            stat = (entry / "stat").read_text()
+            stat = (proc / str(pid) / "stat").read_text()
         except OSError:
             continue  # the process ended while we looked
         # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
         state, _, group = stat[stat.rindex(")") + 2:].split()[:3]
         if int(group) == pgid and state != "Z":
-            members.append(entry)
+            members.append(pid)
     return members
 
 
-def group_rss_mb(pgid: int, proc: Path = Path("/proc")) -> float:
+def group_rss_mb(pgid: int, proc: Path = PROC) -> float:
     """Return the resident memory, in MB, of every process in process group ``pgid``.
 
     vLLM's ``/metrics`` reports only the API server; the engine worker that holds the
     weights and the KV cache is a child process in the same group.
     """
-    total_kb = 0
-    for entry in group_members(pgid, proc):
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return round(total_kb / 1024, 1)
+    statuses = (read_status(pid, proc) for pid in group_members(pgid, proc))
+    return mb(sum(status.rss_kb for status in statuses if status is not None))
 
 
 def stop_group(leader: subprocess.Popen[bytes], grace_s: float) -> None:

@@ -1,7 +1,7 @@
 """API-key authentication and per-user ownership for the LangGraph server.
 
 Served when the server's config names it (``langgraph.auth.json`` does:
-``"auth": {"path": "./agent_router/auth.py:auth"}``). Keys come from
+``"auth": {"path": "./serving/api/auth.py:auth"}``). Keys come from
 ``AGENT_ROUTER_API_KEYS`` as ``user1:key1,user2:key2`` (read by
 ``backends.config.server_api_keys``). A request presents its key in the
 ``x-api-key`` header or as ``Authorization: Bearer <key>``.

@@ -1,7 +1,7 @@
 """Run a real vLLM server on 127.0.0.1: ``agent-router serve vllm`` and the real-vLLM tests.
 
-``VLLMServer`` starts ``vllm serve`` (through ``vllm_launch.py`` under the vLLM
-virtualenv's Python, see ``vllm_setup``) in a session of its own, waits for
+``VLLMServer`` starts ``vllm serve`` (through ``launch.py`` under the vLLM
+virtualenv's Python, see ``serving.vllm.setup``) in a session of its own, waits for
 ``/health`` and ``/v1/models`` (never a fixed sleep), and stops the whole process
 group: SIGTERM, then SIGKILL after a grace period. Every started server is also
 stopped at interpreter exit. ``serve`` is the command: checks, setup, start, the
@@ -29,8 +29,11 @@ from pathlib import Path
 
 import httpx
 
-from agent_router.process_group import group_rss_mb, stop_group
-from agent_router.vllm_setup import (
+from backends.config import cache_dir
+from backends.errors import EngineStartError
+from backends.model_file import resolve_model_path
+from serving.vllm.process_group import group_rss_mb, stop_group
+from serving.vllm.setup import (
     check_cpu,
     check_memory,
     check_port_free,
@@ -38,15 +41,12 @@ from agent_router.vllm_setup import (
     prepare_model,
     venv_dir,
 )
-from backends.config import cache_dir
-from backends.errors import EngineStartError
-from backends.model_file import resolve_model_path
 
 __all__ = ["VLLMServer", "free_port", "prepare", "running", "serve",
            "serve_command", "served_name", "server_env"]
 
 HOST = "127.0.0.1"
-LAUNCHER = Path(__file__).with_name("vllm_launch.py")
+LAUNCHER = Path(__file__).with_name("launch.py")
 DEFAULT_MAX_MODEL_LEN = 4096
 DEFAULT_KV_CACHE_GB = 2.0
 READY_TIMEOUT_S = 600.0  # 61-90 s when quiet; a loaded 2-core machine takes far longer

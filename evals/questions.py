@@ -1,6 +1,6 @@
 """The evaluation question set: loading it, checking it, and resolving its expected values.
 
-``bench/eval/questions.jsonl`` holds one question a line::
+``evals/questions.jsonl`` holds one question a line::
 
     {"id": "pct-01", "split": "dev", "category": "percent",
      "question": "What is 15% of 240?", "expected": [36],
@@ -37,7 +37,7 @@ __all__ = [
     "resolve_expected",
 ]
 
-QUESTIONS = Path(__file__).with_name("eval") / "questions.jsonl"
+QUESTIONS = Path(__file__).with_name("questions.jsonl")
 CATEGORIES = ("arithmetic", "percent", "units", "dates", "two_part", "no_tool")
 SPLITS = ("dev", "test")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

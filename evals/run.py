@@ -28,10 +28,11 @@ from tqdm import tqdm
 
 from agents.context import Context
 from backends.errors import GraphConfigError
-from bench.eval_meta import check_backends, commit
-from bench.eval_report import write_eval_report
-from bench.eval_score import faithfulness, score_answer, sources_of
-from bench.eval_set import QUESTIONS, Question, load_questions, resolve_expected
+from bench.provenance import commit
+from evals.meta import check_backends
+from evals.questions import QUESTIONS, Question, load_questions, resolve_expected
+from evals.report import write_eval_report
+from evals.score import faithfulness, score_answer, sources_of
 
 __all__ = ["BACKEND_FIELDS", "GRAPHS", "K_AWARE", "EvalSettings", "default_samples",
            "run_eval", "run_question"]
