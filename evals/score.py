@@ -18,14 +18,15 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from agents.answer_check import leaks_trace, unsupported_values
+from agents.numbers import Number
+from agents.numbers import dates_in as read_dates
+from agents.numbers import numbers_in as read_numbers
 from evals.questions import Question, Tolerance, resolve_expected
 
 __all__ = [
-    "Shown",
     "dates_in",
     "faithfulness",
     "number_matches",
@@ -34,66 +35,20 @@ __all__ = [
     "sources_of",
 ]
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
-_MONTH = "(" + "|".join(_MONTHS) + ")"
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
-_DAY_FIRST = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b",
-                        re.I)
-# A sign counts only where it cannot be a hyphen between two words or numbers.
-_NUMBER = re.compile(r"(?<![\w.])([-\u2212]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?!\d)")
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A number as written in a text: its value and how many decimals it shows."""
-
-    text: str
-    value: float
-    decimals: int
-
-
-def _date(year: str, month: int, day: str) -> str | None:
-    try:
-        return dt.date(int(year), month, int(day)).isoformat()
-    except ValueError:
-        return None
-
-
-def _date_spans(text: str) -> list[tuple[int, int, str | None]]:
-    spans = [(m.start(), m.end(), _date(m[1], int(m[2]), m[3])) for m in _ISO_DATE.finditer(text)]
-    spans += [(m.start(), m.end(), _date(m[3], _MONTHS.index(m[1].lower()) + 1, m[2]))
-              for m in _MONTH_FIRST.finditer(text)]
-    spans += [(m.start(), m.end(), _date(m[3], _MONTHS.index(m[2].lower()) + 1, m[1]))
-              for m in _DAY_FIRST.finditer(text)]
-    return spans
-
-
 def dates_in(text: str) -> list[str]:
-    """Return the dates written in ``text``, as ISO strings, in order of appearance."""
-    return [iso for _, _, iso in sorted(_date_spans(text)) if iso]
+    """Return the real dates written in ``text``, as ISO strings, in order of appearance."""
+    return [date.iso for date in read_dates(text) if date.iso]
 
 
-def numbers_in(text: str) -> list[Shown]:
-    """Return the numbers written in ``text``, leaving out the parts of dates."""
-    spans = _date_spans(text)
-    blanked = list(text)
-    for start, end, _ in spans:
-        blanked[start:end] = " " * (end - start)
-    found = []
-    for match in _NUMBER.finditer("".join(blanked)):
-        sign = "-" if match[1] else ""
-        fraction = match[3] or ""
-        value = float(sign + match[2].replace(",", "") + fraction)
-        found.append(Shown(match[0], value, len(fraction) - 1 if fraction else 0))
-    return found
+def numbers_in(text: str) -> list[Number]:
+    """Return the numbers ``text`` shows as values, leaving out dates and names ("x2")."""
+    return [number for number in read_numbers(text) if not number.joined_before]
 
 
 DEFAULT_TOLERANCE = Tolerance()
 
 
-def number_matches(expected: float, shown: Shown,
+def number_matches(expected: float, shown: Number,
                    tolerance: Tolerance = DEFAULT_TOLERANCE) -> bool:
     """Say whether ``shown`` is ``expected`` within the tolerance or rounded as displayed."""
     if abs(shown.value - expected) <= tolerance.rel * abs(expected) + 1e-12:
