@@ -7,13 +7,24 @@
      "tolerance": {"rel": 0.0001, "min_decimals": 1},
      "worked": [{"calc": "240 * 15 / 100"}]}
 
-``expected`` lists every value the answer must contain: a number, a string
-(matched case-insensitively as a word), or a date relative to the day the
-question runs (UTC): ``{"date_offset_days": 45}`` is an ISO date,
-``{"weekday_offset_days": 10}`` a weekday name. ``worked`` says how each
-number was computed (a calculator expression, or a unit_convert triple), so a
-test can recompute it with the tools' own code. The ``dev`` half may be used to
-tune prompts; the ``test`` half is only ever measured.
+``expected`` lists every value the answer must give, one per part of the
+question, in the order the question asks them: a number, a string (matched
+case-insensitively as a word), a weekday of a fixed date (``{"weekday_of":
+"2027-07-04"}``), or a value relative to the day the question runs (UTC):
+``{"date_offset_days": 45}`` is an ISO date, ``{"weekday_offset_days": 10}`` a
+weekday name, ``{"days_until": "12-25"}`` the days until that month and day comes
+next (0 on the day itself). ``worked`` says how each number was computed (a
+calculator expression, a unit_convert triple, or a ``note`` for a calendar
+computation), so a test can recompute it with the tools' own code.
+
+Every line also says how the router should handle it: ``route`` is ``tools`` or
+``chat``; a chat request has a ``complexity``, ``simple`` or ``complex``; and
+``"sensitive": true`` marks a request that must never leave local backends.
+
+The ``dev`` half may be used to tune prompts; the ``test`` half is only ever
+measured, and its reports give per-category figures, never its misses. Lines
+marked ``"retired_test": true`` were an earlier test half; prompts were tuned on
+its misses, so it now serves as dev.
 """
 
 from __future__ import annotations
@@ -38,8 +49,11 @@ __all__ = [
 ]
 
 QUESTIONS = Path(__file__).with_name("questions.jsonl")
-CATEGORIES = ("arithmetic", "percent", "units", "dates", "two_part", "no_tool")
+CATEGORIES = ("arithmetic", "percent", "units", "everyday_units", "dates", "calendar",
+              "two_part", "no_tool", "chat")
 SPLITS = ("dev", "test")
+ROUTES = ("tools", "chat")
+COMPLEXITIES = ("simple", "complex")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -81,6 +95,34 @@ class Question:
     expected: tuple[Any, ...]
     tolerance: Tolerance
     worked: tuple[dict[str, Any], ...] = ()
+    route: str = "tools"
+    complexity: str | None = None
+    sensitive: bool = False
+
+
+def _days_until(month_day: str, today: dt.date) -> int:
+    month, day = (int(part) for part in month_day.split("-"))
+    for year in (today.year, today.year + 1, today.year + 4):
+        try:
+            coming = dt.date(year, month, day)
+        except ValueError:  # 02-29 outside a leap year
+            continue
+        if coming >= today:
+            return (coming - today).days
+    raise ValueError(f"{month_day!r} is no month and day")
+
+
+def _resolve_form(key: str, value: Any, today: dt.date) -> Expected | None:
+    if key in ("date_offset_days", "weekday_offset_days") and isinstance(value, int) \
+            and not isinstance(value, bool):
+        day = today + dt.timedelta(days=value)
+        return Expected("date", day.isoformat()) if key == "date_offset_days" \
+            else Expected("weekday", WEEKDAYS[day.weekday()])
+    if key == "weekday_of" and isinstance(value, str):
+        return Expected("weekday", WEEKDAYS[dt.date.fromisoformat(value).weekday()])
+    if key == "days_until" and isinstance(value, str):
+        return Expected("number", float(_days_until(value, today)))
+    return None
 
 
 def resolve_expected(item: Any, today: dt.date) -> Expected:
@@ -96,15 +138,30 @@ def resolve_expected(item: Any, today: dt.date) -> Expected:
     if isinstance(item, str) and item.strip():
         return Expected("text", item.strip())
     if isinstance(item, dict) and len(item) == 1:
-        [(key, days)] = item.items()
-        if isinstance(days, int) and not isinstance(days, bool):
-            day = today + dt.timedelta(days=days)
-            if key == "date_offset_days":
-                return Expected("date", day.isoformat())
-            if key == "weekday_offset_days":
-                return Expected("weekday", WEEKDAYS[day.weekday()])
+        [(key, value)] = item.items()
+        try:
+            resolved = _resolve_form(key, value, today)
+        except ValueError:
+            resolved = None
+        if resolved is not None:
+            return resolved
     raise ValueError(f"expected value {item!r} is not a number, a text, "
-                     "{'date_offset_days': N} or {'weekday_offset_days': N}")
+                     "{'date_offset_days': N}, {'weekday_offset_days': N}, "
+                     "{'weekday_of': 'YYYY-MM-DD'} or {'days_until': 'MM-DD'}")
+
+
+def _routing(row: dict[str, Any]) -> tuple[str, str | None, bool]:
+    route, complexity = row.get("route"), row.get("complexity")
+    if route not in ROUTES:
+        raise ValueError(f"route {route!r} is not one of {ROUTES}")
+    if route == "chat" and complexity not in COMPLEXITIES:
+        raise ValueError(f"a chat request needs a complexity, one of {COMPLEXITIES}")
+    if route == "tools" and complexity is not None:
+        raise ValueError("only chat requests have a complexity")
+    sensitive = row.get("sensitive", False)
+    if not isinstance(sensitive, bool):
+        raise ValueError(f"sensitive must be true or false, not {sensitive!r}")
+    return route, complexity, sensitive
 
 
 def _question(row: Any) -> Question:
@@ -115,6 +172,9 @@ def _question(row: Any) -> Question:
         raise ValueError(f"missing keys {sorted(missing)}")
     if row["split"] not in SPLITS:
         raise ValueError(f"split {row['split']!r} is not one of {SPLITS}")
+    if row["category"] not in CATEGORIES:
+        raise ValueError(f"category {row['category']!r} is not one of {CATEGORIES}")
+    route, complexity, sensitive = _routing(row)
     if not isinstance(row["expected"], list) or not row["expected"]:
         raise ValueError("expected must be a non-empty list")
     for item in row["expected"]:
@@ -122,7 +182,8 @@ def _question(row: Any) -> Question:
     tolerance = Tolerance(**row.get("tolerance", {}))
     return Question(id=str(row["id"]), split=row["split"], category=str(row["category"]),
                     question=str(row["question"]), expected=tuple(row["expected"]),
-                    tolerance=tolerance, worked=tuple(row.get("worked", ())))
+                    tolerance=tolerance, worked=tuple(row.get("worked", ())), route=route,
+                    complexity=complexity, sensitive=sensitive)
 
 
 def load_questions(path: Path = QUESTIONS, *, split: str = "all",

@@ -6,8 +6,10 @@ Each is a fixed system prompt whose reply the server constrains to a few words
 
 __all__ = [
     "CHECK_SYSTEM",
+    "COMPLEXITY_EXAMPLES",
     "COMPLEXITY_OPTIONS",
     "COMPLEXITY_SYSTEM",
+    "ROUTER_EXAMPLES",
     "ROUTER_SYSTEM",
     "ROUTE_OPTIONS",
     "check_request",
@@ -15,16 +17,32 @@ __all__ = [
 
 ROUTE_OPTIONS = ("chat", "tools")
 
+# (request, label): the worked examples each classifying prompt ends with.
+ROUTER_EXAMPLES = (
+    ("What is 17 * 23?", "tools"),
+    ("Hello, who are you?", "chat"),
+    ("Convert 5 miles to km.", "tools"),
+    ("Explain what a GPU is.", "chat"),
+    ("What day is it in Tokyo?", "tools"),
+)
+COMPLEXITY_EXAMPLES = (
+    ("Hello!", "simple"),
+    ("Who wrote Romeo and Juliet?", "simple"),
+    ("Write a migration plan for moving our database to Postgres.", "complex"),
+    ("Explain why this recursive function overflows the stack.", "complex"),
+)
+
+
+def _examples(examples: tuple[tuple[str, str], ...]) -> str:
+    return "\n".join(f"{request} -> {label}" for request, label in examples)
+
+
 ROUTER_SYSTEM = """Decide how to handle the request. Reply with one word.
 tools: it needs arithmetic, a unit conversion, today's date or time, or a file.
 chat: anything else (greetings, explanations, opinions, writing).
 
 Examples:
-What is 17 * 23? -> tools
-Hello, who are you? -> chat
-Convert 5 miles to km. -> tools
-Explain what a GPU is. -> chat
-What day is it in Tokyo? -> tools"""
+""" + _examples(ROUTER_EXAMPLES)
 
 COMPLEXITY_OPTIONS = ("simple", "complex")
 
@@ -33,10 +51,7 @@ simple: a greeting, a short fact, a one-line answer.
 complex: reasoning over several steps, long writing, code, or expert knowledge.
 
 Examples:
-Hello! -> simple
-What is the capital of France? -> simple
-Write a migration plan for moving our database to Postgres. -> complex
-Explain why this recursive function overflows the stack. -> complex"""
+""" + _examples(COMPLEXITY_EXAMPLES)
 
 CHECK_SYSTEM = """You check answers. Reply yes if the answer responds to the request
 sensibly and correctly, otherwise no."""
