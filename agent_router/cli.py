@@ -151,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--concurrency", type=int, default=1,
                           help="questions run at once (default 1: latencies without queueing)")
     evaluate.add_argument("--out", default="bench/results", help="folder for the timestamped run")
+    evaluate.add_argument("--categories", help="only these categories, e.g. calendar,units")
+    evaluate.add_argument("--large-model", default="qwen2.5-coder-1.5b",
+                          help="router: the larger model escalations go to (catalogue name or "
+                               "GGUF path), flagged non-local as a remote server would be")
+    evaluate.add_argument("--no-baseline", action="store_true",
+                          help="router: skip the pass that sends everything to the larger model")
     evaluate.set_defaults(run=_cmd_eval)
 
     dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")

@@ -8,14 +8,15 @@
      "worked": [{"calc": "240 * 15 / 100"}]}
 
 ``expected`` lists every value the answer must give, one per part of the
-question, in the order the question asks them: a number, a string (matched
-case-insensitively as a word), a weekday of a fixed date (``{"weekday_of":
-"2027-07-04"}``), or a value relative to the day the question runs (UTC):
-``{"date_offset_days": 45}`` is an ISO date, ``{"weekday_offset_days": 10}`` a
-weekday name, ``{"days_until": "12-25"}`` the days until that month and day comes
-next (0 on the day itself). ``worked`` says how each number was computed (a
-calculator expression, a unit_convert triple, or a ``note`` for a calendar
-computation), so a test can recompute it with the tools' own code.
+question, in the order the question asks them: a number; an ISO date
+(``"2027-07-19"``); a string (matched case-insensitively as a word, ``a|b`` for
+either); a weekday of a fixed date (``{"weekday_of": "2027-07-04"}``); or a value
+relative to the day the question runs (UTC): ``{"date_offset_days": 45}`` a date,
+``{"weekday_offset_days": 10}`` a weekday, ``{"days_until": "12-25"}`` the days
+until that month and day comes next (0 on the day itself). ``worked`` says how
+each number was computed (a calculator expression, a unit_convert triple, or a
+``note`` for a calendar computation), so a test can recompute it with the tools'
+own code.
 
 Every line also says how the router should handle it: ``route`` is ``tools`` or
 ``chat``; a chat request has a ``complexity``, ``simple`` or ``complex``; and
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +56,7 @@ CATEGORIES = ("arithmetic", "percent", "units", "everyday_units", "dates", "cale
 SPLITS = ("dev", "test")
 ROUTES = ("tools", "chat")
 COMPLEXITIES = ("simple", "complex")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -135,6 +138,9 @@ def resolve_expected(item: Any, today: dt.date) -> Expected:
         raise ValueError(f"expected value {item!r} is a boolean, not a number or text")
     if isinstance(item, int | float):
         return Expected("number", float(item))
+    if isinstance(item, str) and _ISO_DAY.fullmatch(item.strip()):
+        dt.date.fromisoformat(item.strip())
+        return Expected("date", item.strip())
     if isinstance(item, str) and item.strip():
         return Expected("text", item.strip())
     if isinstance(item, dict) and len(item) == 1:

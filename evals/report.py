@@ -1,8 +1,13 @@
 """Summarise an evaluation run per category and write ``results.json`` and ``report.md``.
 
-Accuracy counts every question of the category (a crash is a wrong answer).
-Faithful % is over the runs that ended with an answer; crashed runs are counted
-in ``crashes`` instead. Latency and tokens are medians per question.
+Accuracy is the strict score (``evals.score``) over every question of the
+category: a run that ended without an answer is a wrong answer. Beside it, the
+lenient score the eval used before, so the change shows. Faithful % is the eval's
+own checker (``evals.faithful``) over the tool-route runs that ended with an
+answer. Latency and tokens are medians per question.
+
+A report of the test half gives per-category figures only: its individual misses
+are never listed, so no one tunes on them. The dev half's misses are listed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.questions import CATEGORIES
+from evals.router_report import router_markdown, router_summary
 
 __all__ = ["markdown_report", "summarize", "summary_markdown", "write_eval_report"]
 
@@ -25,16 +31,18 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def _row(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    answered = [r for r in records if not r["crashed"]]
-    faithful = sum(bool(r["faithful"]) for r in answered)
+    judged = [r for r in records if not r["crashed"] and r["faithful"] is not None]
+    faithful = sum(bool(r["faithful"]) for r in judged)
     correct = sum(bool(r["correct"]) for r in records)
+    lenient = sum(bool(r.get("lenient_correct")) for r in records)
     return {
         "questions": len(records),
         "correct": correct,
         "accuracy_pct": _pct(correct, len(records)),
+        "lenient_pct": _pct(lenient, len(records)),
         "faithful": faithful,
-        "faithful_pct": _pct(faithful, len(answered)),
-        "crashes": len(records) - len(answered),
+        "faithful_pct": _pct(faithful, len(judged)),
+        "crashes": sum(bool(r["crashed"]) for r in records),
         "median_latency_s": round(statistics.median(r["latency_s"] for r in records), 2),
         "median_tokens": statistics.median(r["tokens"] for r in records),
     }
@@ -55,12 +63,14 @@ def _cell(value: Any, suffix: str = "") -> str:
 
 
 def _table(summary: dict[str, dict[str, Any]]) -> list[str]:
-    lines = ["| category | questions | accuracy | faithful | crashes | median latency s "
-             "| median tokens |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| category | questions | accuracy | lenient (old) | faithful | no answer "
+             "| median latency s | median tokens |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, row in summary.items():
         label = f"**{name}**" if name == "overall" else name
         lines.append(
             f"| {label} | {row['questions']} | {_cell(row['accuracy_pct'], '%')} "
+            f"| {_cell(row.get('lenient_pct'), '%')} "
             f"| {_cell(row['faithful_pct'], '%')} | {row['crashes']} "
             f"| {row['median_latency_s']} | {row['median_tokens']:g} |")
     return [*lines, ""]
@@ -68,12 +78,14 @@ def _table(summary: dict[str, dict[str, Any]]) -> list[str]:
 
 def _why(record: dict[str, Any]) -> str:
     if record["crashed"]:
-        return f"crash: {record['error'] or 'no answer'}"
+        return f"no answer: {record['error'] or 'empty'}"
     reasons = []
     if not record["correct"]:
         reasons.append(f"missing {', '.join(record['missing'])}")
     if record["unsupported"]:
         reasons.append(f"unsupported {', '.join(record['unsupported'])}")
+    if record.get("false_claims"):
+        reasons.append(f"false {'; '.join(record['false_claims'])}")
     if record["leaks_trace"]:
         reasons.append("copies the trace")
     return "; ".join(reasons)
@@ -85,7 +97,8 @@ def _clip(text: str, limit: int = ANSWER_CHARS) -> str:
 
 
 def _misses(records: Sequence[dict[str, Any]]) -> list[str]:
-    missed = [r for r in records if r["crashed"] or not r["correct"] or not r["faithful"]]
+    missed = [r for r in records
+              if r["crashed"] or not r["correct"] or r["faithful"] is False]
     if not missed:
         return ["Every answer was right and faithful.", ""]
     lines = ["| id | expected | answer | why |", "| --- | --- | --- | --- |"]
@@ -95,6 +108,7 @@ def _misses(records: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _comparison(runs: Sequence[dict[str, Any]]) -> list[str]:
+    runs = [run for run in runs if run.get("label", "graph") == "graph"]
     if len(runs) < 2:
         return []
     base = runs[0]
@@ -128,18 +142,28 @@ def summary_markdown(results: dict[str, Any]) -> str:
     if meta.get("k_note"):
         lines += [f"k: {meta['k_note']}.", ""]
     for run in results["runs"]:
-        k = "k = -" if run["k"] is None else f"k = {run['k']}"
-        lines += [f"## {k} (wall time {run['wall_s']} s)", "", *_table(run["summary"])]
+        lines += [f"## {_name(run)} (wall time {run['wall_s']} s)", "", *_table(run["summary"])]
     lines += _comparison(results["runs"])
+    if meta["graph"] == "router":
+        lines += router_markdown(results["runs"])
     return "\n".join(lines)
 
 
+def _name(run: dict[str, Any]) -> str:
+    k = "k = -" if run["k"] is None else f"k = {run['k']}"
+    label = run.get("label", "graph")
+    return k if label == "graph" else f"{label}, {k}"
+
+
 def markdown_report(results: dict[str, Any]) -> str:
-    """Return the whole report: the summary, then each k's misses."""
+    """Return the whole report: the summary, then each pass's misses on the dev half only."""
     lines = [summary_markdown(results)]
+    if results["meta"]["split"] != "dev":
+        lines += ["Misses are listed for the dev half only: this run measured test "
+                  "questions, which no one may tune on.", ""]
+        return "\n".join(lines)
     for run in results["runs"]:
-        lines += [f"## Misses, k = {run['k'] if run['k'] is not None else '-'}", "",
-                  *_misses(run["records"])]
+        lines += [f"## Misses, {_name(run)}", "", *_misses(run["records"])]
     return "\n".join(lines)
 
 
@@ -148,6 +172,8 @@ def write_eval_report(results: dict[str, Any], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for run in results["runs"]:
         run["summary"] = summarize(run["records"])
+        if results["meta"]["graph"] == "router":
+            run["router_summary"] = router_summary(run["records"])
     (folder / "results.json").write_text(
         json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     report = folder / "report.md"

@@ -25,6 +25,7 @@ from agents.router.prompts import (
 )
 from agents.router.state import RouteDecision, RouterState
 from backends.base import Choice, read_choice
+from backends.reload import current_config
 from backends.settings import GenerationParams
 
 __all__ = [
@@ -56,24 +57,40 @@ async def _choose(node: str, system: str, request: str, options: tuple[str, ...]
     return read_choice(str(reply.content), options, metric["backend"]), metric
 
 
+async def _escalation_target(context: Context) -> tuple[str, str]:
+    """Return the chain to escalate to ("" for none) and, when there is none, why."""
+    if not context.escalation_backend:
+        return "", ""
+    if context.local_only:
+        backends = (await current_config()).chain(context.escalation_backend,
+                                                  key="escalation_backend")
+        if not any(cfg.local for cfg in backends):
+            return "", (f"; no escalation: {context.escalation_backend} has no backend "
+                        "flagged local")
+    return context.escalation_backend, ""
+
+
 async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Label the request ``chat`` or ``tools``, and a chat request simple or complex.
 
-    Complexity is only asked when a larger backend (``escalation_backend``) exists
-    to send complex requests to; otherwise every chat request is ``simple``.
+    Complexity is only asked when a larger backend (``escalation_backend``) can take
+    complex requests: one is configured and, for a sensitive request, it has a
+    local backend. Otherwise every chat request is ``simple``.
     """
     context = _run_context(state, runtime)
     route, metric = await _choose("classify_request", ROUTER_SYSTEM, state["request"],
                                   ROUTE_OPTIONS, context)
     metrics, complexity = [metric], "simple"
-    if route == "chat" and context.escalation_backend:
+    escalate_to, why_not = await _escalation_target(context)
+    if route == "chat" and escalate_to:
         complexity, weigh = await _choose("classify_request", COMPLEXITY_SYSTEM,
                                           state["request"], COMPLEXITY_OPTIONS, context)
         metrics.append(weigh)
     scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
     decision = RouteDecision(route=route, complexity=complexity, local_only=context.local_only,
-                        reason=f"{metric['backend']} classified it as {route} "
-                               f"({complexity}); {scope}")
+                             escalate_to=escalate_to,
+                             reason=f"{metric['backend']} classified it as {route} "
+                                    f"({complexity}); {scope}{why_not}")
     get_stream_writer()({"event": "route", **decision})
     return {"decision": decision, "metrics": metrics}
 
@@ -98,7 +115,7 @@ async def answer_directly(state: RouterState, runtime: Runtime[Context]) -> dict
     """Answer a chat request: simple ones on the chat chain, complex ones on the larger."""
     context = _run_context(state, runtime)
     if state["decision"]["complexity"] == "complex":
-        chain, key = context.escalation_backend, "escalation_backend"
+        chain, key = state["decision"]["escalate_to"], "escalation_backend"
     else:
         chain, key = context.chat_backend, "chat_backend"
     answer, metric = await _chat_answer("answer_directly", chain, key, state, context)
@@ -144,18 +161,16 @@ async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[st
             "summary": summarize([*state.get("metrics", []), metric])}
 
 
-def route_after_check(state: RouterState, runtime: Runtime[Context]) -> Literal[
-        "escalate", "__end__"]:
-    """Escalate once when the check said no and a larger backend is configured."""
-    context = run_context(runtime.context)
-    wanted = state["verdict"] == "no" and bool(context.escalation_backend)
+def route_after_check(state: RouterState) -> Literal["escalate", "__end__"]:
+    """Escalate once when the check said no and a larger backend can take the request."""
+    wanted = state["verdict"] == "no" and bool(state["decision"]["escalate_to"])
     return "escalate" if wanted and not state.get("escalated") else "__end__"
 
 
 async def escalate(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer again, once, on the escalation chain."""
     context = _run_context(state, runtime)
-    answer, metric = await _chat_answer("escalate", context.escalation_backend,
+    answer, metric = await _chat_answer("escalate", state["decision"]["escalate_to"],
                                         "escalation_backend", state, context)
     get_stream_writer()({"event": "escalated", "backend": metric["backend"]})
     return {"answer": answer, "escalated": True, "metrics": [metric],

@@ -20,6 +20,8 @@ class RouteDecision(TypedDict):
     complexity: str
     reason: str
     local_only: bool
+    # The chain a complex or rejected answer goes to; "" when there is none to use.
+    escalate_to: str
 
 
 class RouterInput(TypedDict):

@@ -97,3 +97,17 @@ async def test_sensitive_requests_never_reach_a_non_local_backend(scripted):
 
     public = await graph.ainvoke({"request": "Summarise the news."}, context=context)
     assert len(lan.requests) == 1 and public["answer"] == "from the LAN server"
+
+
+async def test_a_sensitive_request_is_not_escalated_to_a_non_local_chain_and_still_answered(
+        scripted):
+    judge, lan = scripted(["chat", "no"], lan_replies=["from the LAN server"])
+    state = await graph.ainvoke(
+        {"request": "My blood test says 5.2 mmol/L. Is that fine?", "sensitive": True},
+        context=Context(router_backend="judge", escalation_backend="lan"))
+    assert lan.requests == [], "escalation must not carry a sensitive request off the machine"
+    assert state["decision"]["escalate_to"] == "" and "no escalation" in state["decision"][
+        "reason"]
+    assert state["decision"]["complexity"] == "simple", "no complexity asked: nowhere to go"
+    assert state["answer"] and "escalated" not in state
+    assert len(judge.requests) == 2, "route and check only"

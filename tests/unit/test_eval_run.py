@@ -13,8 +13,8 @@ from typing_extensions import TypedDict
 
 from bench.provenance import commit
 from evals.questions import Question, Tolerance
+from evals.record import run_question
 from evals.report import summarize, write_eval_report
-from evals.run import run_question
 
 TOL = Tolerance()
 
@@ -138,17 +138,21 @@ async def test_the_report_has_a_row_per_category_and_overall(tmp_path):
             for k, wall in ((1, 2.0), (3, 3.0))]
     meta = {"commit": "abc", "started": "now", "graph": "plan_execute", "backend": "fake",
             "models": {"fake": {"kind": "embedded", "model": "m.gguf", "sha256": "12ab"}},
-            "split": "test", "k_note": None, "concurrency": 1,
-            "sizes": {"questions": 3, "dev": 0, "test": 3}}
+            "split": "dev", "k_note": None, "concurrency": 1,
+            "sizes": {"questions": 3, "dev": 3, "test": 0}}
     report = write_eval_report({"meta": meta, "runs": runs}, tmp_path / "run")
     text = report.read_text()
     assert "## k = 1 (wall time 2.0 s)" in text and "## k = 3" in text
-    assert "| **overall** | 3 | 66.7% | 66.7% | 0 |" in text
+    assert "| **overall** | 3 | 66.7% | 66.7% | 66.7% | 0 |" in text
     assert "k = 3 vs k = 1: accuracy 66.7% vs 66.7% (+0.0 points); wall time 3.0 s vs " \
            "2.0 s (1.50x)" in text
     assert "| q3 | 266 | 7 tickets cost $214. | missing 266; unsupported 214 |" in text
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["runs"][0]["summary"]["overall"]["crashes"] == 0
+    test_report = write_eval_report({"meta": {**meta, "split": "test"}, "runs": runs},
+                                    tmp_path / "test-run").read_text()
+    assert "| **overall** | 3 |" in test_report and "q3" not in test_report, \
+        "a test-half report gives per-category figures, never its misses"
 
 
 def test_the_recorded_commit_says_when_the_run_measured_uncommitted_code(tmp_path, monkeypatch):
@@ -166,3 +170,40 @@ def test_the_recorded_commit_says_when_the_run_measured_uncommitted_code(tmp_pat
     assert len(clean) == 7 and int(clean, 16) >= 0
     (tmp_path / "prompt.txt").write_text("two\n")
     assert commit() == f"{clean}-dirty"
+
+
+def routed(route, complexity, decided, decided_complexity="simple", *, sensitive=False,
+           escalated=False, remote=(), router_ms=100.0):
+    return {"route": route, "complexity": complexity, "sensitive": sensitive,
+            "decision": {"route": decided, "complexity": decided_complexity},
+            "escalated": escalated, "remote_backends": list(remote), "router_ms": router_ms,
+            "latency_s": 1.0}
+
+
+def test_the_router_summary_counts_routes_escalations_latency_and_privacy():
+    from evals.router_report import router_summary
+
+    records = [routed("tools", None, "tools", router_ms=50),
+               routed("chat", "simple", "tools", router_ms=60),
+               routed("chat", "complex", "chat", "complex", router_ms=70),
+               routed("chat", "simple", "chat", escalated=True, sensitive=True,
+                      remote=["large-model"], router_ms=400)]
+    summary = router_summary(records)
+    assert summary["route_accuracy_pct"] == 75.0
+    assert summary["confusion"]["chat/simple"] == {"tools": 1, "chat/simple": 1,
+                                                   "chat/complex": 0}
+    assert summary["to_larger_pct"] == 50.0 and summary["escalated_after_check"] == 1
+    assert (summary["router_ms_p50"], summary["router_ms_p95"]) == (70.0, 400.0)
+    assert (summary["sensitive"], summary["sensitive_left_local"]) == (1, 1)
+
+
+def test_a_router_eval_compares_with_a_pass_where_the_large_chain_answers_everything():
+    from evals.run import EvalSettings, _passes
+
+    passes = _passes(EvalSettings(graph="router", samples=(1,), escalation="large",
+                                  baseline="large"))
+    [(label, _, ours), (other, _, always)] = passes
+    assert label == "graph" and ours["escalation_backend"] == "large"
+    assert other == "always large" and always["escalation_backend"] == ""
+    assert {always[f] for f in ("router_backend", "chat_backend", "planner_backend",
+                                "drafter_backend", "answer_backend")} == {"large"}

@@ -4,22 +4,15 @@ import datetime as dt
 
 import pytest
 
-from agents.answer_check import leaks_trace, unsupported_values
+from evals.faithful import arithmetic_claims, judge
 from evals.questions import Question, Tolerance
-from evals.score import (
-    dates_in,
-    faithfulness,
-    number_matches,
-    numbers_in,
-    score_answer,
-    sources_of,
-)
+from evals.score import dates_in, lenient_score, number_matches, numbers_in, score_answer
 
 TODAY = dt.date(2026, 11, 24)  # a Tuesday
 
 
-def question(*expected, rel=1e-4, min_decimals=1):
-    return Question(id="q", split="dev", category="units", question="?", expected=expected,
+def question(*expected, rel=1e-4, min_decimals=1, text="?"):
+    return Question(id="q", split="dev", category="units", question=text, expected=expected,
                     tolerance=Tolerance(rel=rel, min_decimals=min_decimals))
 
 
@@ -97,47 +90,109 @@ def test_a_number_inside_a_date_is_not_the_expected_number():
     assert not score_answer(question(24), "Today is 2026-11-24.", TODAY)[0]
 
 
-SOURCES = sources_of("Tickets cost $38 each. How much do 7 tickets cost?",
-                     [{"tool": "calculator", "args": {"expression": "38 * 7"},
-                       "output": "266"}])
+TICKETS = "Tickets cost $38 each. How much do 7 tickets cost?"
+CALC = [{"tool": "calculator", "args": {"expression": "38 * 7"}, "output": "266"}]
+
+
+def test_an_expected_number_that_is_only_an_operand_earns_nothing():
+    q = question(130, text="What is 150 minus 20?")
+    assert score_answer(q, "150 - 20 is 150 - 20 = 100", TODAY) == (False, ["130"])
+    assert score_answer(question(100, text="What is 20% of 500?"), "20 / 100 * 500",
+                        TODAY)[0] is False
+    assert score_answer(question(391, text="What is 17 * 23?"), "17 * 23 = 391.", TODAY)[0]
+
+
+def test_a_restated_question_or_an_echoed_tool_call_earns_nothing():
+    q = question(5, text="Add 2 and 3.")
+    assert not score_answer(question(24, text="Is 24 the answer?"), "Is 24 the answer?",
+                            TODAY)[0]
+    echoed = 'calculator({"expression": "2 + 3", "note": 5}) was called.'
+    assert not score_answer(q, echoed, TODAY)[0]
+    assert score_answer(q, "2 + 3 is 5.", TODAY)[0]
+
+
+def test_each_part_of_a_two_part_question_needs_its_own_value():
+    q = question(30, 130, text="What is 20% of 150, and what is 150 minus 20?")
+    assert score_answer(q, "20% of 150 is 30, and 150 - 20 = 130.", TODAY) == (True, [])
+    assert score_answer(q, "20% of 150 is 30, and 150 - 20 is 150 - 20 = 100",
+                        TODAY) == (False, ["130"])
+    assert score_answer(question(30, 30, text="q"), "It is 30.", TODAY) == (False, ["30"])
+
+
+def test_a_weekday_question_needs_the_target_day_as_the_answer():
+    q = question({"weekday_offset_days": 5})  # TODAY is a Tuesday
+    assert score_answer(q, "Today is Tuesday; in 5 days it will be Sunday.", TODAY)[0]
+    assert not score_answer(q, "It will be Sunday, and today is Tuesday.", TODAY)[0]
+    assert lenient_score(q, "It will be Sunday, and today is Tuesday.", TODAY), \
+        "the old scoring took any weekday named"
+
+
+def test_text_alternatives_and_fixed_dates_in_any_written_form():
+    assert score_answer(question("dense|density"), "Ice has a lower density.", TODAY)[0]
+    assert score_answer(question("2027-07-19"), "It is July 19, 2027.", TODAY)[0]
+
+
+def test_arithmetic_claims_are_evaluated_again():
+    claims = arithmetic_claims("3 * 4.75 + 2.20 = 16.45, and 1,000 minus 387 is 613, "
+                               "and 40% of 90 is 35")
+    assert [(c.text, c.holds) for c in claims] == [
+        ("3 * 4.75 + 2.20 = 16.45", True), ("1,000 minus 387 is 613", True),
+        ("40% of 90 is 35", False)]
 
 
 def test_values_from_the_question_and_the_tool_results_are_supported():
-    assert unsupported_values("7 tickets at $38 cost $266.", SOURCES) == []
-    assert faithfulness("7 tickets cost $266.", SOURCES) == (True, [], False)
+    assert judge("7 tickets at $38 cost $266.", TICKETS, CALC).faithful
+    assert judge("38 * 7 = 266, so 7 tickets cost $266.", TICKETS, CALC).faithful
 
 
 def test_a_number_the_tools_never_gave_is_unfaithful():
-    assert faithfulness("7 tickets cost $214.", SOURCES) == (False, ["214"], False)
+    verdict = judge("7 tickets cost $214.", TICKETS, CALC)
+    assert (verdict.faithful, verdict.unsupported) == (False, ["214"])
+
+
+def test_a_false_equation_is_unfaithful_even_when_its_numbers_are_in_the_sources():
+    sources = [{"tool": "calculator", "args": {"expression": "20 / 100 * 150"},
+                "output": "30"}]
+    verdict = judge("20% of 150 is 30, and 150 - 20 is 150 - 20 = 100",
+                    "What is 20% of 150, and what is 150 minus 20?", sources)
+    assert not verdict.faithful and verdict.false_claims == ["150 - 20 = 100"]
+    assert verdict.unsupported == [], "100 is in the tool's own expression"
 
 
 def test_copying_the_trace_format_is_unfaithful_even_with_right_numbers():
-    answer = '1. calculator({"expression": "38 * 7"}) -> 266'
-    assert leaks_trace(answer)
-    faithful, _, leaked = faithfulness(answer, SOURCES)
-    assert not faithful and leaked
+    verdict = judge('1. calculator({"expression": "38 * 7"}) -> 266', TICKETS, CALC)
+    assert not verdict.faithful and verdict.leaks_trace
 
 
 def test_rounding_a_tool_result_for_display_is_faithful_but_not_inventing_digits():
-    sources = sources_of("Convert 150 pounds to kilograms.",
-                         [{"tool": "unit_convert", "args": {"value": 150, "from_unit": "lb",
-                                                            "to_unit": "kg"},
-                           "output": "150 lb = 68.0388555 kg"}])
-    assert unsupported_values("150 lb is 68.04 kg.", sources) == []
-    assert unsupported_values("150 lb is 68.05 kg.", sources) == ["68.05"]
+    results = [{"tool": "unit_convert", "args": {"value": 150, "from_unit": "lb",
+                                                 "to_unit": "kg"},
+                "output": "150 lb = 68.0388555 kg"}]
+    assert judge("150 lb is 68.04 kg.", "Convert 150 pounds to kilograms.", results).faithful
+    assert judge("150 lb is 68.05 kg.", "Convert 150 pounds to kilograms.",
+                 results).unsupported == ["68.05"]
 
 
 def test_dates_must_come_from_a_tool_result():
-    sources = sources_of("What date will it be in 45 days?",
-                         [{"tool": "datetime", "args": {"offset_days": 45},
-                           "output": "2026-11-24T03:05:00+00:00 (Tuesday, UTC); "
-                                     "in 45 days: 2027-01-08 (Friday)"}])
-    assert unsupported_values("In 45 days it will be 2027-01-08.", sources) == []
-    assert unsupported_values("In 45 days it will be 2027-01-09.", sources) == ["2027-01-09"]
+    results = [{"tool": "datetime", "args": {"offset_days": 45},
+                "output": "2026-11-24T03:05:00+00:00 (Tuesday, UTC); in 45 days: 2027-01-08 "
+                          "(Friday)"}]
+    q = "What date will it be in 45 days?"
+    assert judge("In 45 days it will be 2027-01-08.", q, results).faithful
+    assert judge("In 45 days it will be 2027-01-09.", q, results).unsupported == ["2027-01-09"]
 
 
 def test_without_tool_results_only_the_questions_numbers_are_supported():
-    sources = sources_of("What is 15% of 240?", [])
-    assert unsupported_values("15% of 240 is 36.", sources) == ["36"]
-    assert unsupported_values("The capital of France is Paris.",
-                              sources_of("What is the capital of France?", [])) == []
+    assert judge("15% of 240 is 36.", "What is 15% of 240?", []).faithful, \
+        "a claim that holds supports its own result"
+    assert judge("The answer is 36.", "What is 15% of 240?", []).unsupported == ["36"]
+
+
+def test_the_checker_shares_no_code_with_the_graphs_answer_check():
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).parents[2] / "evals" / "faithful.py"
+    imported = {node.module for node in ast.walk(ast.parse(source.read_text()))
+                if isinstance(node, ast.ImportFrom)}
+    assert not any(module and module.startswith("agents.answer_check") for module in imported)
