@@ -16,9 +16,12 @@ import re
 from collections.abc import Iterable, Sequence
 
 from agents.numbers import ISO_DATE, Date, Number, dates_in, numbers_in
+from backends.errors import ToolError
+from tools.calculator import evaluate, format_number
 
 __all__ = [
     "answer_pattern",
+    "false_claims",
     "key_value",
     "key_weekday",
     "leaks_trace",
@@ -86,6 +89,56 @@ def unsupported_values(answer: str, sources: Sequence[str]) -> list[str]:
         if not _supported(number.value, number.decimals, number.percent, known):
             unsupported.append(number.text + ("%" if number.percent else ""))
     return unsupported
+
+
+_AMOUNT = r"[-\u2212]?\$?\d[\d,]*(?:\.\d+)?%?"
+_OPERATOR = r"(?:\*\*|[-+*/×÷^x\u2212]|plus|minus|times|multiplied by|divided by|over|of)"
+CLAIM = re.compile(
+    rf"(?<![\w.])(?P<lhs>{_AMOUNT}(?:\s*{_OPERATOR}\s*{_AMOUNT})+)\s*"
+    rf"(?:=|\bequals?\b|\bis\b|\bare\b|\bmakes\b|\bgives\b)\s*(?:about\s+)?\$?"
+    rf"(?P<rhs>{_AMOUNT}(?:\s*{_OPERATOR}\s*{_AMOUNT})*)(?![\d.]\d)", re.IGNORECASE)
+_WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
+          "over": "/", "×": "*", "÷": "/", "^": "**", "x": "*", "\u2212": "-"}
+
+
+def _as_expression(claimed: str) -> str:
+    text = claimed.replace("$", "").replace(",", "")
+    text = re.sub(r"(\d+(?:\.\d+)?)%\s*of\b", r"(\1 / 100) *", text, flags=re.IGNORECASE)
+    text = re.sub(r"(\d+(?:\.\d+)?)%", r"(\1 / 100)", text)
+    for word, symbol in _WORDS.items():
+        text = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", f" {symbol} ", text,
+                      flags=re.IGNORECASE)
+    return text
+
+
+def false_claims(answer: str) -> list[str]:
+    """Return each arithmetic claim in ``answer`` that is false, with its true value.
+
+    A claim is ``a op b = c`` or ``a op b is c`` (also ``X% of Y is Z`` and
+    ``plus``/``minus``/``times``/``divided by``), evaluated again with the
+    calculator's own evaluator; ``c`` may be the true value rounded to the
+    decimals it shows.
+    """
+    false = []
+    start = 0
+    text = list(answer)
+    for date in dates_in(answer):  # "2026-12-07" is a day, not a subtraction
+        text[date.start:date.end] = " " * (date.end - date.start)
+    plain = "".join(text)
+    # A claim's right side may be the left side of the next: "a - b is a - b = c".
+    while match := CLAIM.search(plain, start):
+        start = match.start("rhs")
+        try:
+            value = float(evaluate(_as_expression(match["lhs"])))
+            claimed = float(evaluate(_as_expression(match["rhs"])))
+        except (ToolError, OverflowError, ZeroDivisionError):
+            continue  # not arithmetic the calculator reads: nothing to hold it to
+        shown = match["rhs"].strip().rstrip("%")
+        decimals = len(shown.partition(".")[2]) if re.fullmatch(r"[\d,.]+", shown) else 12
+        if not math.isclose(value, claimed, rel_tol=1e-9) \
+                and abs(value - claimed) > 0.5 * 10 ** -decimals + 1e-9 * abs(value):
+            false.append(f"{match[0].strip()} (it is {format_number(value)})")
+    return false
 
 
 def leaks_trace(answer: str) -> bool:

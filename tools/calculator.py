@@ -11,6 +11,7 @@ step that would be too big, and every intermediate integer is size-checked.
 import ast
 import math
 import operator
+from decimal import Decimal
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ MAX_EXPONENT = 10_000
 # Python refuses to print ints over 4300 digits by default, and a longer
 # number is useless to a model anyway.
 MAX_DIGITS = 4_000
+DISPLAY_DIGITS = 30
 _MAX_BITS = int(MAX_DIGITS / math.log10(2))
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -132,8 +134,16 @@ def evaluate(expression: str) -> int | float:
 
 
 def format_number(value: int | float) -> str:
-    """Render a result for the model: ints exactly, floats to 12 significant digits."""
+    """Render a result for the model: ints exactly, floats to 12 significant digits.
+
+    An integer of more than ``DISPLAY_DIGITS`` digits is stated in scientific notation
+    with its digit count: thousands of digits would only crowd the answer prompt out of
+    the model's context window, and no answer copies them.
+    """
     if isinstance(value, int):
+        digits = len(str(abs(value)))
+        if digits > DISPLAY_DIGITS:
+            return f"an integer of {digits} digits, about {Decimal(value):.12e}"
         return str(value)
     return format(value + 0.0, ".12g")  # + 0.0 turns -0.0 into 0.0
 

@@ -25,11 +25,14 @@ from backends.errors import ToolArgumentError, ToolError
 from tools.base import args_schema, tool_info
 from tools.registry import TOOLS
 
-__all__ = ["ToolResult", "run_tool", "run_tools", "tool_schemas"]
+__all__ = ["MAX_OUTPUT_CHARS", "ToolResult", "bounded", "run_tool", "run_tools", "tool_schemas"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_REPORTED_ERRORS = 3
+# Every output goes into a model's prompt, whose window is a few thousand tokens on a
+# small engine: a longer one is cut here, saying so, whatever tool produced it.
+MAX_OUTPUT_CHARS = 2_000
 
 
 class ToolResult(TypedDict):
@@ -40,6 +43,15 @@ class ToolResult(TypedDict):
     status: Literal["ok", "error"]
     output: str
     latency_ms: float
+
+
+def bounded(output: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    """Return ``output`` cut to ``limit`` characters, with a note saying how much was cut."""
+    if len(output) <= limit:
+        return output
+    # The note comes first: the checks read a result's value from its end.
+    note = f"[cut: the first part of {len(output)} characters] "
+    return note + output[:limit - len(note)]
 
 
 async def run_tool(
@@ -57,9 +69,8 @@ async def run_tool(
 
     def result(status: Literal["ok", "error"], output: str) -> ToolResult:
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        return ToolResult(
-            tool=name, args=recorded_args, status=status, output=output, latency_ms=latency_ms
-        )
+        return ToolResult(tool=name, args=recorded_args, status=status,
+                          output=bounded(output), latency_ms=latency_ms)
 
     tool = tools.get(name)
     if tool is None:

@@ -19,18 +19,25 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agents.answer_check import answer_pattern, leaks_trace, missing_values, unsupported_values
+from agents.answer_check import (
+    answer_pattern,
+    false_claims,
+    leaks_trace,
+    missing_values,
+    unsupported_values,
+)
 from agents.context import Context, run_context
 from agents.llm import call_model
 from agents.metrics import NodeMetric, failed_call, summarize
 from agents.plan_execute.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, fact_line
 from agents.plan_execute.state import PlanExecuteState, PlanProblem, StepResult, round_results
 from backends.base import JsonSchema
-from backends.errors import ReplyCutOff
+from backends.errors import ContextTooLong, ReplyCutOff
 from backends.settings import GenerationParams
 
 __all__ = [
     "REPAIR_MAX_LENGTH",
+    "unanswered_parts",
     "answer_problem",
     "answer_sources",
     "no_plan_answer",
@@ -58,6 +65,9 @@ def answer_problem(answer: str, question: str, results: Sequence[StepResult]) ->
     """Return what is wrong with ``answer`` given its results, or None if nothing is."""
     if leaks_trace(answer):
         return "the answer shows the tool-trace format"
+    false = false_claims(answer)
+    if false:
+        return f"the answer claims {'; '.join(false)}"
     unsupported = unsupported_values(answer, answer_sources(question, results))
     if unsupported:
         return f"the answer states {', '.join(unsupported)}, which no tool result supports"
@@ -97,7 +107,9 @@ def templated_answer(results: Sequence[StepResult]) -> str:
 def no_plan_answer(problems: Sequence[PlanProblem]) -> str:
     """Say plainly that no usable plan came back, and why (``problems`` has the details)."""
     kinds = {problem["kind"] for problem in problems}
-    if "cut_off" in kinds:
+    if "too_long" in kinds:
+        why = "the question does not fit its context window"
+    elif "cut_off" in kinds:
         why = "its replies were cut off at their token limit"
     elif "invalid" in kinds:
         why = "its replies were not valid plans"
@@ -106,25 +118,48 @@ def no_plan_answer(problems: Sequence[PlanProblem]) -> str:
     return f"I could not answer this: the model gave no usable plan ({why})."
 
 
-def _chosen_results(state: PlanExecuteState) -> list[StepResult]:
+def _chosen(state: PlanExecuteState) -> list[tuple[int, StepResult]]:
     candidates, results = state.get("candidates", []), round_results(state)
     if not candidates:
         return []
     winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
-    return [results[i] for i in winner["steps"] if i in results]
+    return [(i, results[i]) for i in winner["steps"] if i in results]
+
+
+def unanswered_parts(state: PlanExecuteState) -> list[str]:
+    """Return the parts of a split message that the chosen plan got no result for."""
+    parts = state.get("parts") or []
+    if len(parts) < 2:
+        return []
+    steps = state.get("plan", [])
+    answered = {steps[i].get("part") for i, result in _chosen(state)
+                if result["status"] == "ok" and i < len(steps)}
+    if None in answered:  # planned whole: no step says which part it answers
+        return []
+    return [part for index, part in enumerate(parts) if index not in answered]
+
+
+def _with_unanswered(answer: str, unanswered: Sequence[str]) -> str:
+    if not unanswered:
+        return answer
+    named = " ".join(f'"{part}"' for part in unanswered)
+    return f"{answer} I could not answer {named}: no tool result came back for it."
 
 
 async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer from the chosen plan's results, checked against them (``answer_problem``).
 
-    The model writes the answer; one that states a value no result supports, leaves
-    a result out or shows the trace format is decoded again with only the results'
-    values allowed, and failing that the results are stated as they are. Which of
-    the three happened is the metric's ``answer_check``. When every step failed, the
-    failures are the answer.
+    The model writes the answer; one that claims false arithmetic, states a value
+    no result supports, leaves a result out or shows the trace format is decoded
+    again with only the results' values allowed, and failing that the results are
+    stated as they are. Which of the three happened is the metric's
+    ``answer_check``. When every step failed, the failures are the answer; when the
+    prompt does not fit the window, the results as they stand. A part of a split
+    message with no result is named as unanswered.
     """
     context = run_context(runtime.context)
-    question, results = state["question"], _chosen_results(state)
+    question = state["question"]
+    results = [result for _, result in _chosen(state)]
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
         return _answered_without_model(state, answer, why=answer)
@@ -132,30 +167,45 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
         # Nothing to answer from: the model would answer anyway, with nothing behind it.
         return _answered_without_model(state, templated_answer(results),
                                        why="every step of the chosen plan failed")
+    written = await _write(question, results, context)
+    if isinstance(written, str):
+        return _answered_without_model(state, templated_answer(results), why=written)
+    answer, metrics = written
+    return _answered(state, _with_unanswered(answer, unanswered_parts(state)), metrics)
+
+
+async def _write(question: str, results: list[StepResult], context: Context
+                 ) -> tuple[str, list[NodeMetric]] | str:
+    """Return the checked answer and its metrics, or why no model could write one."""
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
     example_question, example_answer = ANSWER_EXAMPLE
     messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
                 AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
     params = GenerationParams(temperature=context.temperature,
                               max_tokens=context.max_answer_tokens, stop=ANSWER_STOP)
-    reply, metric = await call_model(
-        "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
-        messages=messages, local_only=context.local_only)
+    try:
+        reply, metric = await call_model(
+            "write_answer", chain=context.answer_backend, key="answer_backend",
+            params=params, messages=messages, local_only=context.local_only)
+    except ContextTooLong:
+        return "the answer prompt does not fit the context window; the results as they stand"
+    except ReplyCutOff:
+        return "the answer was cut off at its token limit; the results as they stand"
     answer = str(reply.content).strip()
     problem = answer_problem(answer, question, results)
     if problem is None:
         metric["answer_check"] = "passed"
-        return _answered(state, answer, [metric])
+        return answer, [metric]
     metric["error"] = problem
     repaired, repair_metric = await _repair(messages, question, results, context)
     if repaired is not None:
         problem = answer_problem(repaired, question, results)
         if problem is None:
             repair_metric["answer_check"] = "repaired"
-            return _answered(state, repaired, [metric, repair_metric])
+            return repaired, [metric, repair_metric]
         repair_metric["error"] = f"repaired {problem.removeprefix('the answer ')}"
     repair_metric["answer_check"] = "templated"
-    return _answered(state, templated_answer(results), [metric, repair_metric])
+    return templated_answer(results), [metric, repair_metric]
 
 
 async def _repair(messages: list[BaseMessage], question: str, results: list[StepResult],
@@ -166,7 +216,7 @@ async def _repair(messages: list[BaseMessage], question: str, results: list[Step
         reply, metric = await call_model(
             "write_answer", chain=context.answer_backend, key="answer_backend", params=params,
             messages=messages, constraint=JsonSchema(schema), local_only=context.local_only)
-    except ReplyCutOff as exc:
+    except (ReplyCutOff, ContextTooLong) as exc:
         return None, failed_call("write_answer", exc.backend, str(exc.args[0]))
     try:
         return str(schema.model_validate_json(str(reply.content)).model_dump()["answer"]), metric

@@ -43,7 +43,7 @@ from agents.plan_execute.state import (
 from agents.plan_execute.vote import join_parts, merge_plans
 from agents.toolset import select_tools, tool_line
 from backends.base import JsonSchema
-from backends.errors import GraphConfigError, ReplyCutOff
+from backends.errors import ContextTooLong, GraphConfigError, ReplyCutOff
 from backends.settings import GenerationParams
 from tools.base import args_schema
 from tools.registry import TOOLS
@@ -161,15 +161,14 @@ def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw,
 
 
 async def _draw_plans(question: str, request: str, context: Context, schema: type[BaseModel],
-                      tool_names: tuple[str, ...], draw: _Draw, attempt: int
+                      tool_names: tuple[str, ...], draw: _Draw, attempt: int, examples: int
                       ) -> tuple[list[list[PlanStep]], list[PlanProblem], NodeMetric]:
     sampling = context.plan_samples > 1 or attempt > 0
     params = GenerationParams(
         temperature=context.sample_temperature if sampling else context.temperature,
         seed=round_seed(draw.round) + attempt * 100, max_tokens=PLAN_MAX_TOKENS)
     messages = [SystemMessage(planner_system(tool_names)),
-                *example_turns(question, tool_names, context.planner_examples),
-                HumanMessage(request)]
+                *example_turns(question, tool_names, examples), HumanMessage(request)]
     try:
         replies, metric = await sample_model(
             "write_plan", chain=context.planner_backend, key="planner_backend", params=params,
@@ -179,6 +178,11 @@ async def _draw_plans(question: str, request: str, context: Context, schema: typ
         return ([], [draw.problem("cut_off", attempt,
                                   f"the planner's reply was cut off: {exc.args[0]}")],
                 failed_call("write_plan", exc.backend, str(exc.args[0])))
+    except ContextTooLong as exc:
+        why = (f"the planner's prompt with {examples} worked examples does not fit the "
+               f"context window of {exc.backend}")
+        return [], [draw.problem("too_long", attempt, why)], failed_call(
+            "write_plan", exc.backend, why)
     parsed = [_parse_plan(schema, str(reply.content), draw, attempt) for reply in replies]
     return ([p for p in parsed if isinstance(p, list)],
             [p for p in parsed if not isinstance(p, list)], metric)
@@ -194,13 +198,16 @@ async def _plan_question(question: str, request: str, context: Context,
     plans: list[list[PlanStep]] = []
     problems: list[PlanProblem] = []
     metrics: list[NodeMetric] = []
+    examples = context.planner_examples
     for attempt in range(PLAN_ATTEMPTS):
         plans, failed, metric = await _draw_plans(question, request, context, schema,
-                                                  tool_names, draw, attempt)
+                                                  tool_names, draw, attempt, examples)
         metrics.append(metric)
         problems += failed
         if plans:
             break
+        if any(problem["kind"] == "too_long" for problem in failed):
+            examples = 0  # the fixed prompt is what must fit; the examples can go
     return plans, problems, metrics
 
 

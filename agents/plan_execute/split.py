@@ -29,7 +29,7 @@ from agents.numbers import dates_in, numbers_in
 from agents.plan_execute.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM, split_request
 from agents.plan_execute.state import PlanExecuteState
 from backends.base import JsonSchema
-from backends.errors import ReplyCutOff
+from backends.errors import ContextTooLong, ReplyCutOff
 from backends.settings import GenerationParams
 
 __all__ = ["MAX_PARTS", "MAX_PART_CHARS", "Split", "split_messages", "split_problem",
@@ -98,6 +98,9 @@ async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> 
             local_only=context.local_only)
     except ReplyCutOff as exc:
         metric = failed_call("split_question", exc.backend, str(exc.args[0]))
+    except ContextTooLong as exc:
+        metric = failed_call("split_question", exc.backend,
+                             "the message does not fit the splitter's prompt; planned whole")
     else:
         try:
             parts = [p.strip() for p in Split.model_validate_json(str(reply.content)).questions]

@@ -39,6 +39,8 @@ class PlanStep(TypedDict):
     tool: str
     args: dict[str, Any]
     depends_on: list[int]
+    # Which part of a split message the step answers; absent when planned whole.
+    part: NotRequired[int]
 
 
 class StepResult(ToolResult):
@@ -57,8 +59,9 @@ class Candidate(TypedDict):
 
 # cut_off: the reply stopped at its token limit; invalid: it does not parse as a plan
 # (decoding is constrained, so it was cut short too); unusable: it parses, but a step
-# depends on a step that does not come before it.
-ProblemKind = Literal["cut_off", "invalid", "unusable"]
+# depends on a step that does not come before it; too_long: the prompt does not fit
+# the planner's context window, even without worked examples.
+ProblemKind = Literal["cut_off", "invalid", "unusable", "too_long"]
 
 
 class PlanProblem(TypedDict):

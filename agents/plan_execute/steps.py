@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
 from agents.llm import call_model
-from agents.metrics import NodeMetric
+from agents.metrics import NodeMetric, failed_call
 from agents.plan_execute.prompts import DRAFT_SYSTEM, draft_request
 from agents.plan_execute.state import (
     PlanExecuteState,
@@ -31,6 +31,7 @@ from agents.plan_execute.state import (
     round_results,
 )
 from backends.base import JsonSchema
+from backends.errors import ContextTooLong, ReplyCutOff
 from backends.settings import GenerationParams
 from tools.base import args_schema
 from tools.registry import TOOLS
@@ -79,14 +80,20 @@ def _usable(state: PlanExecuteState) -> bool:
 async def _draft_args(step: PlanStep, inputs: list[StepResult],
                       context: Context) -> tuple[dict[str, Any], NodeMetric]:
     schema = args_schema(TOOLS[step["tool"]])
-    reply, metric = await call_model(
-        "draft_step", chain=context.drafter_backend, key="drafter_backend",
-        params=GenerationParams(temperature=context.temperature, max_tokens=DRAFT_MAX_TOKENS),
-        messages=[SystemMessage(DRAFT_SYSTEM), HumanMessage(draft_request(
-            step["tool"], step["args"],
-            [(r["step"], r["tool"], r["args"], r["output"]) for r in inputs]))],
-        constraint=JsonSchema(schema), local_only=context.local_only,
-    )
+    try:
+        reply, metric = await call_model(
+            "draft_step", chain=context.drafter_backend, key="drafter_backend",
+            params=GenerationParams(temperature=context.temperature,
+                                    max_tokens=DRAFT_MAX_TOKENS),
+            messages=[SystemMessage(DRAFT_SYSTEM), HumanMessage(draft_request(
+                step["tool"], step["args"],
+                [(r["step"], r["tool"], r["args"], r["output"]) for r in inputs]))],
+            constraint=JsonSchema(schema), local_only=context.local_only,
+        )
+    except (ReplyCutOff, ContextTooLong) as exc:
+        why = "was cut off" if isinstance(exc, ReplyCutOff) else "did not fit the window"
+        return step["args"], failed_call("draft_step", exc.backend,
+                                         f"the draft {why}; planned arguments used")
     try:
         return schema.model_validate_json(str(reply.content)).model_dump(), metric
     except ValidationError:

@@ -31,15 +31,17 @@ def join_parts(per_part: Sequence[Sequence[Sequence[Mapping[str, Any]]]]
                ) -> list[list[dict[str, Any]]]:
     """Join the i-th plan of every part of a message into the message's i-th plan.
 
-    A part with fewer plans than another repeats its own in turn; a part with none
-    is left out (``write_plan`` plans the message whole instead).
+    Each step records its ``part`` (the index of the part it answers). A part with
+    fewer plans than another repeats its own in turn; a part with none is left out
+    (``write_plan`` plans the message whole instead).
     """
-    usable = [plans for plans in per_part if plans]
+    usable = [(part, plans) for part, plans in enumerate(per_part) if plans]
     joined: list[list[dict[str, Any]]] = []
-    for i in range(max((len(plans) for plans in usable), default=0)):
+    for i in range(max((len(plans) for _, plans in usable), default=0)):
         plan: list[dict[str, Any]] = []
-        for plans in usable:
-            plan += _shifted(plans[i % len(plans)], len(plan))
+        for part, plans in usable:
+            plan += [{**step, "part": part}
+                     for step in _shifted(plans[i % len(plans)], len(plan))]
         joined.append(plan)
     return joined
 

@@ -32,7 +32,7 @@ from agents.react.state import ReactState
 from agents.toolset import select_tools
 from backends.base import JsonSchema
 from backends.chat import capabilities
-from backends.errors import GraphConfigError, ReplyCutOff
+from backends.errors import ContextTooLong, GraphConfigError, ReplyCutOff
 from backends.settings import GenerationParams
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tools
@@ -53,12 +53,13 @@ def turns_taken(messages: Sequence[AnyMessage]) -> int:
     return turns
 
 
-def _stop(turns: int, context: Context, state: ReactState) -> dict[str, Any]:
+def _stop(turns: int, context: Context, state: ReactState, why: str = "") -> dict[str, Any]:
     results = [m for m in state["messages"] if isinstance(m, ToolMessage)]
     last = f" The last tool result was: {str(results[-1].content)[:200]}" if results else ""
-    why = (f"the step budget (max_agent_steps={context.max_agent_steps}) ran out"
-           if turns >= context.max_agent_steps else "the run's recursion_limit is too low for "
-           f"another tool round (set it to at least {2 * context.max_agent_steps + 2})")
+    why = why or (f"the step budget (max_agent_steps={context.max_agent_steps}) ran out"
+                  if turns >= context.max_agent_steps else "the run's recursion_limit is too "
+                  "low for another tool round (set it to at least "
+                  f"{2 * context.max_agent_steps + 2})")
     answer = f"Stopped after {turns} model turns without a final answer: {why}.{last}"
     get_stream_writer()({"event": "budget_exhausted", "turns": turns})
     return {"messages": [AIMessage(answer)], "answer": answer, "steps": turns,
@@ -82,14 +83,19 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
     params = GenerationParams(temperature=context.temperature, max_tokens=ACTION_MAX_TOKENS)
     # Native tool calls only when every backend of the chain has them, so a
     # fallback never receives tools it cannot call; JSON actions work on all.
-    if tool_names and all(capabilities(cfg).native_tools for cfg in backends):
-        messages: list[BaseMessage] = [SystemMessage(REACT_NATIVE_SYSTEM), *state["messages"]]
-        message, metric = await call_model(
-            "think", chain=context.agent_backend, key="agent_backend", params=params,
-            messages=messages, local_only=context.local_only,
-            tools=[TOOLS[name] for name in tool_names])
-    else:
-        message, metric = await _json_action(tool_names, state, context, params)
+    try:
+        if tool_names and all(capabilities(cfg).native_tools for cfg in backends):
+            messages: list[BaseMessage] = [SystemMessage(REACT_NATIVE_SYSTEM),
+                                           *state["messages"]]
+            message, metric = await call_model(
+                "think", chain=context.agent_backend, key="agent_backend", params=params,
+                messages=messages, local_only=context.local_only,
+                tools=[TOOLS[name] for name in tool_names])
+        else:
+            message, metric = await _json_action(tool_names, state, context, params)
+    except ContextTooLong:
+        return _stop(turns, context, state, why="the conversation and its tool results no "
+                     "longer fit the model's context window")
     final = {} if message.tool_calls else {
         "answer": str(message.content).strip(),
         "summary": summarize([*state.get("metrics", []), metric])}

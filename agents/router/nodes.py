@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from agents.chat.prompts import CHAT_SYSTEM
 from agents.context import Context, run_context
 from agents.llm import call_model
-from agents.metrics import NodeMetric, summarize
+from agents.metrics import NodeMetric, failed_call, summarize
 from agents.router.prompts import (
     CHECK_SYSTEM,
     COMPLEXITY_OPTIONS,
@@ -25,6 +25,7 @@ from agents.router.prompts import (
 )
 from agents.router.state import RouteDecision, RouterState
 from backends.base import Choice, read_choice
+from backends.errors import ContextTooLong
 from backends.reload import current_config
 from backends.settings import GenerationParams
 
@@ -146,16 +147,26 @@ def make_run_tools(
 
 
 async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask a constrained yes/no question: does the answer serve the request?"""
+    """Ask a constrained yes/no question: does the answer serve the request?
+
+    A request and answer too long for the checker's window go unchecked (verdict
+    ``unchecked``), and are not escalated: the answer stands.
+    """
     context = _run_context(state, runtime)
     options = ("yes", "no")
-    reply, metric = await call_model(
-        "check_answer", chain=context.router_backend, key="router_backend",
-        params=GenerationParams(temperature=0.0, max_tokens=2),
-        messages=[SystemMessage(CHECK_SYSTEM),
-                  HumanMessage(check_request(state["request"], state["answer"]))],
-        constraint=Choice(options), local_only=context.local_only,
-    )
+    try:
+        reply, metric = await call_model(
+            "check_answer", chain=context.router_backend, key="router_backend",
+            params=GenerationParams(temperature=0.0, max_tokens=2),
+            messages=[SystemMessage(CHECK_SYSTEM),
+                      HumanMessage(check_request(state["request"], state["answer"]))],
+            constraint=Choice(options), local_only=context.local_only,
+        )
+    except ContextTooLong as exc:
+        metric = failed_call("check_answer", exc.backend,
+                             "the request and answer do not fit the checker's window")
+        return {"verdict": "unchecked", "metrics": [metric],
+                "summary": summarize([*state.get("metrics", []), metric])}
     verdict = read_choice(str(reply.content), options, metric["backend"])
     return {"verdict": verdict, "metrics": [metric],
             "summary": summarize([*state.get("metrics", []), metric])}

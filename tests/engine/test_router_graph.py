@@ -111,3 +111,16 @@ async def test_a_sensitive_request_is_not_escalated_to_a_non_local_chain_and_sti
     assert state["decision"]["complexity"] == "simple", "no complexity asked: nowhere to go"
     assert state["answer"] and "escalated" not in state
     assert len(judge.requests) == 2, "route and check only"
+
+
+async def test_an_answer_too_long_to_check_stands_unchecked_and_is_not_escalated(scripted):
+    from tests.wire.error_bodies import vllm_context_error
+    from tests.wire.faulty import status
+
+    judge, lan = scripted(["chat", "simple"], lan_replies=["from the LAN server"])
+    judge.push(status(400, vllm_context_error(512, 900)))
+    state = await graph.ainvoke({"request": "Tell me a story."},
+                                context=Context(router_backend="judge", chat_backend="lan",
+                                                escalation_backend="lan"))
+    assert state["verdict"] == "unchecked" and "escalated" not in state
+    assert state["answer"] == "from the LAN server"

@@ -302,3 +302,95 @@ async def test_with_splitting_off_the_first_planner_request_is_the_plan(servers)
     [request] = s["planner"].requests
     assert request.json()["messages"][-1]["content"].startswith("Question: ")
     assert "split_question" not in [m["node"] for m in state["metrics"]]
+
+
+# Every run ends with an answer or a clear statement, whatever the model plans.
+
+async def test_a_false_equation_is_caught_even_when_its_numbers_are_in_the_sources(servers):
+    message = "What is 20% of 150, and what is 150 minus 20?"
+    s = servers([ok(chat_completion(plan_text("20 / 100 * 150")))],
+                [ok(chat_completion("20% of 150 is 30, and 150 - 20 is 150 - 20 = 100")),
+                 ok(chat_completion('{"answer": "20% of 150 is 30."}'))])
+    state = await graph.ainvoke({"question": message}, context=whole())
+    first = [m for m in state["metrics"] if m["node"] == "write_answer"][0]
+    assert "150 - 20 = 100 (it is 130)" in first["error"]
+    assert state["answer"] == "20 / 100 * 150 = 30." and len(s["answer"].requests) == 2
+    assert answer_metric(state)["answer_check"] == "templated"
+
+
+async def test_a_huge_result_reaches_the_answer_prompt_as_a_short_statement(servers):
+    s = servers([ok(chat_completion(plan_text("999 ** 999")))],
+                [ok(chat_completion("It is about 3.680634882592e+2996, an integer of 2997 "
+                                    "digits."))])
+    state = await graph.ainvoke({"question": "What is 999 to the power 999?"},
+                                context=whole())
+    prompt = s["answer"].requests[0].json()["messages"][-1]["content"]
+    assert "an integer of 2997 digits, about 3.680634882592e+2996" in prompt
+    assert len(prompt) < 500 and answer_metric(state)["answer_check"] == "passed"
+
+
+async def test_an_answer_prompt_over_the_window_is_answered_from_the_results(servers):
+    from tests.wire.error_bodies import vllm_context_error
+    from tests.wire.faulty import status
+
+    s = servers([ok(chat_completion(plan_text("38 * 7")))],
+                [status(400, vllm_context_error(2048, 3127))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole())
+    assert state["answer"] == "38 * 7 = 266."
+    assert "does not fit the context window" in answer_metric(state)["error"]
+    assert len(s["answer"].requests) == 1
+
+
+async def test_a_planner_prompt_over_the_window_is_drawn_again_without_examples(servers):
+    from tests.wire.error_bodies import vllm_context_error
+    from tests.wire.faulty import status
+
+    s = servers([status(400, vllm_context_error(2048, 2300)),
+                 ok(chat_completion(plan_text("38 * 7")))],
+                [ok(chat_completion("Seven tickets cost $266."))])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole(planner_examples=2))
+    first, second = (len(r.json()["messages"]) for r in s["planner"].requests)
+    assert (first, second) == (6, 2), "system, 2 example exchanges, question; then no examples"
+    assert state["answer"] == "Seven tickets cost $266."
+    assert state["problems"][0]["kind"] == "too_long"
+
+
+async def test_a_planner_that_never_fits_ends_with_a_plain_statement(servers):
+    from tests.wire.error_bodies import vllm_context_error
+    from tests.wire.faulty import status
+
+    servers([status(400, vllm_context_error(512, 2300))] * 4, [])
+    state = await graph.ainvoke({"question": "What do 7 tickets at 38 dollars cost?"},
+                                context=whole(max_replans=1))
+    assert state["answer"] == ("I could not answer this: the model gave no usable plan "
+                               "(the question does not fit its context window).")
+
+
+async def test_a_part_with_no_result_is_named_as_unanswered(servers):
+    message = "What is 6 * 7, and what is 5 divided by zero?"
+    servers([ok(chat_completion(split_text("What is 6 * 7?", "What is 5 divided by zero?"))),
+             ok(chat_completion(plan_text("6 * 7"))), ok(chat_completion(plan_text("5 / 0")))],
+            [ok(chat_completion("6 * 7 is 42."))])
+    state = await graph.ainvoke({"question": message}, context=Context(max_replans=0))
+    assert {step["part"] for step in state["plan"]} == {0, 1}
+    # The two parts are planned side by side, so either may have drawn the failing plan.
+    [failed] = [step["part"] for step in state["plan"] if step["args"]["expression"] == "5 / 0"]
+    unanswered, answered = state["parts"][failed], state["parts"][1 - failed]
+    assert state["answer"].startswith("6 * 7 is 42.")
+    assert f'I could not answer "{unanswered}"' in state["answer"]
+    assert answered not in state["answer"]
+
+
+async def test_a_react_conversation_over_the_window_ends_with_an_answer(servers):
+    from langchain_core.messages import HumanMessage
+
+    from tests.wire.error_bodies import vllm_context_error
+    from tests.wire.faulty import status
+
+    servers([], [status(400, vllm_context_error(2048, 4000))])
+    state = await react_agent.ainvoke({"messages": [HumanMessage("What is 17 * 23?")]},
+                                      context=Context(agent_backend="answer"))
+    assert state["answer"].startswith("Stopped after 0 model turns without a final answer: "
+                                      "the conversation and its tool results no longer fit")

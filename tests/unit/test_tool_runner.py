@@ -188,3 +188,21 @@ async def test_run_tools_with_the_default_registry() -> None:
         [("calculator", {"expression": "2**10"}), ("calculator", {"expression": "7//2"})]
     )
     assert [r["output"] for r in results] == ["1024", "3"]
+
+
+async def test_a_long_output_is_cut_before_it_reaches_a_prompt_saying_so() -> None:
+    from tools.runner import MAX_OUTPUT_CHARS
+
+    async def verbose() -> str:
+        return "word " * 5000
+
+    result = await run_tool("verbose", {}, tools={"verbose": fake_tool("verbose", verbose)})
+    assert result["status"] == "ok" and len(result["output"]) == MAX_OUTPUT_CHARS
+    assert result["output"].startswith("[cut: the first part of 25000 characters]")
+
+
+async def test_a_huge_integer_result_is_stated_with_its_digit_count() -> None:
+    result = await run_tool("calculator", {"expression": "999 ** 999"})
+    assert result["status"] == "ok"
+    assert result["output"].startswith("an integer of 2997 digits, about 3.6806348825")
+    assert len(result["output"]) < 100

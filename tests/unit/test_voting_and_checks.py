@@ -4,6 +4,7 @@ import pytest
 
 from agents.answer_check import (
     answer_pattern,
+    false_claims,
     key_weekday,
     leaks_trace,
     missing_values,
@@ -135,3 +136,25 @@ def test_answer_problems_name_what_is_wrong():
     assert answer_problem("266. 266", "q", results) == "the answer is not a sentence"
     assert answer_problem("They cost 266 dollars.", "q", results) is None
     assert templated_answer(results) == "38 * 7 = 266."
+
+
+@pytest.mark.parametrize(("answer", "false"), [
+    ("17 * 23 is 391.", []),
+    ("3 * 4.75 + 2.20 = 16.45 dollars", []),
+    ("7 / 3 = 2.33", []),
+    ("1,000 minus 387 is 613", []),
+    ("It is 2026-12-07, 5 days away.", []),
+    ("7 / 3 = 2.4", ["7 / 3 = 2.4 (it is 2.33333333333)"]),
+    ("40% of 90 is 35", ["40% of 90 is 35 (it is 36)"]),
+    ("20% of 150 is 30, and 150 - 20 is 150 - 20 = 100", ["150 - 20 = 100 (it is 130)"]),
+])
+def test_every_arithmetic_claim_is_evaluated_with_the_calculator(answer, false):
+    assert false_claims(answer) == false
+
+
+def test_a_false_claim_fails_the_answer_check_though_its_numbers_are_supported():
+    results = [{"tool": "calculator", "args": {"expression": "20 / 100 * 150"}, "status": "ok",
+                "output": "30", "latency_ms": 0.0, "round": 0, "step": 0}]
+    problem = answer_problem("20% of 150 is 30, and 150 - 20 is 150 - 20 = 100",
+                             "What is 20% of 150, and what is 150 minus 20?", results)
+    assert problem == "the answer claims 150 - 20 = 100 (it is 130)"
