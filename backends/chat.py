@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import weakref
 
@@ -22,11 +23,13 @@ from langchain_core.runnables import Runnable
 from backends import embedded, ollama, sglang, vllm
 from backends.base import Capabilities, Constraint, Engine, Health, HttpClients, ModelInfo
 from backends.errors import BackendError
-from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams
+from backends.settings import BackendConfig, EmbeddedBackend, GenerationParams, OllamaBackend
 from backends.transports import ResendDropped, ResendDroppedSync
 
 __all__ = [
+    "DEFAULT_CONTEXT_LENGTH",
     "capabilities",
+    "context_window",
     "constrained_to",
     "engine_for",
     "get_chat_model",
@@ -34,6 +37,15 @@ __all__ = [
     "model_info",
     "translate_error",
 ]
+
+# Used when neither the server nor backends.toml states a context length.
+DEFAULT_CONTEXT_LENGTH = 2048
+
+# Real context lengths, per backend settings (hashable and frozen, so an edited
+# backends.toml is asked again). Only answers from a server are cached.
+_context_lengths: dict[BackendConfig, int] = {}
+
+logger = logging.getLogger(__name__)
 
 ENGINES: dict[str, Engine] = {"embedded": embedded, "vllm": vllm, "sglang": sglang,
                               "ollama": ollama}
@@ -141,3 +153,29 @@ def translate_error(exc: BaseException, cfg: BackendConfig) -> BackendError | No
     if isinstance(exc, BackendError):
         return exc
     return engine_for(cfg).translate(exc, cfg)
+
+
+async def context_window(cfg: BackendConfig) -> int:
+    """Return ``cfg``'s context window in tokens, as its server reports it.
+
+    Falls back to the ``context_length`` in backends.toml, then to
+    ``DEFAULT_CONTEXT_LENGTH``, when the server cannot say or cannot be reached
+    (then the chain's fallback decides who answers). May start the embedded engine.
+    """
+    cached = _context_lengths.get(cfg)
+    if cached is not None:
+        return cached
+    try:
+        reported = (await model_info(cfg)).context_length
+    except (httpx.HTTPError, BackendError, KeyError, ValueError) as exc:
+        logger.warning("cannot read the context length of backend %r (%s: %s); assuming %d",
+                       cfg.name, type(exc).__name__, exc,
+                       cfg.context_length or DEFAULT_CONTEXT_LENGTH)
+        return cfg.context_length or DEFAULT_CONTEXT_LENGTH
+    if reported is None:
+        return cfg.context_length or DEFAULT_CONTEXT_LENGTH
+    if isinstance(cfg, OllamaBackend):
+        # /api/show reports what the model was trained for; Ollama serves num_ctx.
+        reported = min(reported, cfg.num_ctx)
+    _context_lengths[cfg] = reported
+    return reported

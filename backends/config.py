@@ -90,7 +90,8 @@ class RouterConfig(BaseModel):
     def _unknown(self, name: str, key: str) -> NoReturn:
         raise GraphConfigError(
             f"{key}={name!r} names no configured chain or backend; choose one of: "
-            f"{', '.join(self.names())} (declared in {self.source})",
+            # The file's name, not its path: the message reaches API clients.
+            f"{', '.join(self.names())} (declared in {Path(self.source).name})",
             key=key,
             source=self.source,
         )

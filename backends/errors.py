@@ -15,6 +15,7 @@ to react to a kind of failure catch the narrowest class, never by message text::
       ToolError                     a tool could not do what was asked
         ToolArgumentError           arguments the model can correct
       GraphConfigError              configuration or run context is invalid
+      InputError                    a graph's input is missing, of the wrong type or too long
 
 ``AppError`` derives from ``RuntimeError`` (see its docstring). It lives in
 ``backends`` because that is the lowest layer: tools, agents and graphs all
@@ -31,6 +32,7 @@ __all__ = [
     "ContextTooLong",
     "EngineStartError",
     "GraphConfigError",
+    "InputError",
     "InvalidRequest",
     "ModelFileError",
     "ReplyCutOff",
@@ -124,3 +126,11 @@ class GraphConfigError(AppError):
         super().__init__(message)
         self.key = key
         self.source = source
+
+
+class InputError(AppError):
+    """A graph's input is missing, of the wrong type, or too long; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field

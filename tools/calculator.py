@@ -11,8 +11,8 @@ step that would be too big, and every intermediate integer is size-checked.
 import ast
 import math
 import operator
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field

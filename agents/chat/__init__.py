@@ -1,15 +1,13 @@
 """The chat graph's state, node, history trimming and prompt."""
 
-from agents.chat.history import DEFAULT_CONTEXT_LENGTH, context_window, history_budget, trim_history
+from agents.chat.history import history_budget, trim_history
 from agents.chat.nodes import write_reply
 from agents.chat.state import ChatInput, ChatOutput, ChatState
 
 __all__ = [
-    "DEFAULT_CONTEXT_LENGTH",
     "ChatInput",
     "ChatOutput",
     "ChatState",
-    "context_window",
     "history_budget",
     "trim_history",
     "write_reply",

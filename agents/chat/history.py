@@ -16,55 +16,15 @@ arrives as ``ContextTooLong`` from the chain.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
-import httpx
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
 
 from agents.chat.prompts import CHAT_SYSTEM
-from backends.chat import model_info
-from backends.errors import BackendError, ContextTooLong, GraphConfigError
-from backends.settings import BackendConfig, OllamaBackend
+from backends.errors import ContextTooLong, GraphConfigError
 
-__all__ = ["DEFAULT_CONTEXT_LENGTH", "context_window", "history_budget", "trim_history"]
-
-logger = logging.getLogger(__name__)
-
-# Used when neither the server nor backends.toml states a context length.
-DEFAULT_CONTEXT_LENGTH = 2048
-
-# Real context lengths, per backend settings (hashable and frozen, so an edited
-# backends.toml is asked again). Only answers from a server are cached.
-_context_lengths: dict[BackendConfig, int] = {}
-
-
-async def context_window(cfg: BackendConfig) -> int:
-    """Return ``cfg``'s context window in tokens, as its server reports it.
-
-    Falls back to the ``context_length`` in backends.toml, then to
-    ``DEFAULT_CONTEXT_LENGTH``, when the server cannot say or cannot be reached
-    (then the chain's fallback decides who answers). May start the embedded engine.
-    """
-    cached = _context_lengths.get(cfg)
-    if cached is not None:
-        return cached
-    try:
-        reported = (await model_info(cfg)).context_length
-    except (httpx.HTTPError, BackendError, KeyError, ValueError) as exc:
-        logger.warning("cannot read the context length of backend %r (%s: %s); assuming %d",
-                       cfg.name, type(exc).__name__, exc,
-                       cfg.context_length or DEFAULT_CONTEXT_LENGTH)
-        return cfg.context_length or DEFAULT_CONTEXT_LENGTH
-    if reported is None:
-        return cfg.context_length or DEFAULT_CONTEXT_LENGTH
-    if isinstance(cfg, OllamaBackend):
-        # /api/show reports what the model was trained for; Ollama serves num_ctx.
-        reported = min(reported, cfg.num_ctx)
-    _context_lengths[cfg] = reported
-    return reported
-
+__all__ = ["history_budget", "trim_history"]
 
 def history_budget(context_length: int, max_tokens: int) -> int:
     """Return the tokens the prompt may use: the window less the reply and a margin.

@@ -12,11 +12,13 @@ from langchain_core.messages import BaseMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agents.chat.history import context_window, history_budget, trim_history
+from agents.chat.history import history_budget, trim_history
 from agents.chat.state import ChatState
 from agents.context import Context, run_context
+from agents.inputs import check_fits, newest_request
 from agents.llm import call_model
 from agents.metrics import summarize
+from backends.chat import context_window
 from backends.settings import BackendConfig, GenerationParams
 
 __all__ = ["write_reply"]
@@ -25,6 +27,9 @@ __all__ = ["write_reply"]
 async def write_reply(state: ChatState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer the newest message on the chat chain, with the history that fits."""
     context = run_context(runtime.context)
+    request = newest_request(state.get("messages"))
+    await check_fits(request, field="messages", chain=context.chat_backend, key="chat_backend",
+                     local_only=context.local_only)
     history = state["messages"]
     writer = get_stream_writer()
 

@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from agents.context import Context, run_context
+from agents.inputs import check_fits, text_field
 from agents.llm import call_model
 from agents.metrics import failed_call
 from agents.numbers import dates_in, numbers_in
@@ -82,11 +83,15 @@ def split_problem(message: str, parts: Sequence[str]) -> str:
 async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the planner model for the separate questions of the message (``parts``).
 
+    The graph's entry: the question is checked first (``agents.inputs``).
+
     The split is kept only when it passes ``split_problem``; otherwise, or when the
     model sees one question, the message is planned whole.
     """
     context = run_context(runtime.context)
-    question = state["question"]
+    question = text_field(state, "question")
+    await check_fits(question, field="question", chain=context.planner_backend,
+                     key="planner_backend", local_only=context.local_only)
     if not context.split_questions or context.max_plan_steps < 2:
         return {"parts": [question]}
     parts: list[str] = []

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from agents.approval import ask_approval, needs_approval
 from agents.context import Context, run_context
+from agents.inputs import check_fits, newest_request
 from agents.llm import call_model, chain_backends
 from agents.metrics import NodeMetric, failed_call, summarize
 from agents.react.actions import action_message, action_model, json_prompt
@@ -72,6 +73,10 @@ async def think(state: ReactState, runtime: Runtime[Context]) -> dict[str, Any]:
     if context.max_agent_steps < 1:
         raise GraphConfigError(f"max_agent_steps={context.max_agent_steps}; use 1 or more",
                                key="max_agent_steps")
+    if not state.get("messages") or isinstance(state["messages"][-1], HumanMessage):
+        request = newest_request(state.get("messages"))  # a new request: the graph's entry
+        await check_fits(request, field="messages", chain=context.agent_backend,
+                         key="agent_backend", local_only=context.local_only)
     turns = turns_taken(state["messages"])
     # A tool round takes two more supersteps (act, think): stop cleanly, never with
     # GraphRecursionError, when the run's recursion_limit leaves no room for one.

@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from agents.chat.prompts import CHAT_SYSTEM
 from agents.context import Context, run_context
+from agents.inputs import check_fits, text_field
 from agents.llm import call_model
 from agents.metrics import NodeMetric, failed_call, summarize
 from agents.router.prompts import (
@@ -25,7 +26,7 @@ from agents.router.prompts import (
 )
 from agents.router.state import RouteDecision, RouterState
 from backends.base import Choice, read_choice
-from backends.errors import ContextTooLong
+from backends.errors import ContextTooLong, InputError
 from backends.reload import current_config
 from backends.settings import GenerationParams
 
@@ -76,10 +77,16 @@ async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dic
 
     Complexity is only asked when a larger backend (``escalation_backend``) can take
     complex requests: one is configured and, for a sensitive request, it has a
-    local backend. Otherwise every chat request is ``simple``.
+    local backend. Otherwise every chat request is ``simple``. The graph's entry:
+    the request is checked first (``agents.inputs``).
     """
+    if not isinstance(state.get("sensitive", False), bool):
+        raise InputError("'sensitive' must be true or false", field="sensitive")
     context = _run_context(state, runtime)
-    route, metric = await _choose("classify_request", ROUTER_SYSTEM, state["request"],
+    request = text_field(state, "request")
+    await check_fits(request, field="request", chain=context.router_backend,
+                     key="router_backend", local_only=context.local_only)
+    route, metric = await _choose("classify_request", ROUTER_SYSTEM, request,
                                   ROUTE_OPTIONS, context)
     metrics, complexity = [metric], "simple"
     escalate_to, why_not = await _escalation_target(context)

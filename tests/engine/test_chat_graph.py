@@ -10,9 +10,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.chat import context_window
 from agents.context import Context
 from agents.llm import chain_backends
+from backends.chat import context_window
 from backends.errors import ContextTooLong
 from graphs.chat import build_chat, graph
 from serving.api.persistence import open_async_sqlite

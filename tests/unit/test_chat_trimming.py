@@ -4,10 +4,11 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
-from agents.chat import DEFAULT_CONTEXT_LENGTH, context_window, history_budget, trim_history
-from agents.chat import history as chat
+from agents.chat import history_budget, trim_history
 from agents.chat.prompts import CHAT_SYSTEM
+from backends import chat
 from backends.base import ModelInfo
+from backends.chat import DEFAULT_CONTEXT_LENGTH, context_window
 from backends.config import parse_config
 from backends.errors import BackendUnavailable, ContextTooLong, GraphConfigError
 
