@@ -97,8 +97,9 @@ async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dic
     scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
     decision = RouteDecision(route=route, complexity=complexity, local_only=context.local_only,
                              escalate_to=escalate_to,
-                             reason=f"{metric['backend']} classified it as {route} "
-                                    f"({complexity}); {scope}{why_not}")
+                             reason=f"{metric['backend']} classified it as {route}"
+                                    + (f" ({complexity})" if route == "chat" else "")
+                                    + f"; {scope}{why_not}")
     get_stream_writer()({"event": "route", **decision})
     return {"decision": decision, "metrics": metrics}
 
