@@ -77,7 +77,7 @@ PLANNER_EXAMPLES: tuple[Example, ...] = (
 # after the fixed prompt; with the fixed ones, they are what similarity picks from.
 # The two-step ones reach only questions whose closest example is two-step.
 PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
-    ("What is the largest ocean on Earth?", ()),
+    ("Which metal is liquid at room temperature?", ()),
     ("What is 45 * 12?", ({"tool": "calculator", "args": {"expression": "45 * 12"}},)),
     ("A bag of rice weighs 5 kg. How much do 8 bags weigh?",
      ({"tool": "calculator", "args": {"expression": "8 * 5"}},)),

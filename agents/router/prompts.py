@@ -27,7 +27,7 @@ ROUTER_EXAMPLES = (
 )
 COMPLEXITY_EXAMPLES = (
     ("Hello!", "simple"),
-    ("Who wrote Romeo and Juliet?", "simple"),
+    ("How tall is Mount Everest?", "simple"),
     ("Write a migration plan for moving our database to Postgres.", "complex"),
     ("Explain why this recursive function overflows the stack.", "complex"),
 )

@@ -10,7 +10,7 @@ import pytest
 from backends.errors import GraphConfigError
 from evals.questions import CATEGORIES, QUESTIONS, load_questions, resolve_expected
 from evals.score import numbers_in, score_answer
-from evals.templates import fold, near_copies, prompt_examples
+from evals.templates import fold, near_copies, prompt_examples, similarity
 from tools.calculator import evaluate
 from tools.units import convert
 
@@ -48,6 +48,18 @@ def test_no_question_repeats_a_prompt_example():
 def test_no_prompt_example_shares_a_template_with_a_test_question():
     test_half = [(q.id, q.question) for q in ALL if q.split == "test"]
     assert near_copies(prompt_examples(), test_half) == []
+
+
+def test_no_prompt_example_is_closer_to_a_test_question_than_every_dev_question():
+    # Below this, two questions share little more than "what is" and a number.
+    floor = 0.5
+    dev = [q.question for q in ALL if q.split == "dev"]
+    closer = []
+    for q in (q for q in ALL if q.split == "test"):
+        best_dev = max(similarity(d, q.question) for d in dev)
+        closer += [f"{where} example {text!r} and {q.id}" for where, text in prompt_examples()
+                   if similarity(text, q.question) > max(best_dev, floor)]
+    assert closer == [], "rewrite these examples: they teach a test question's template"
 
 
 def test_the_template_check_sees_folded_numbers_and_near_copies():
