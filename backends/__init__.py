@@ -5,7 +5,7 @@ layer imports it; engine modules (``backends.chat``, ``backends.embedded``) are
 imported where they are used.
 """
 
-from backends.config import BackendConfig, GenerationParams, RouterConfig, load_config
+from backends.config import load_config
 from backends.errors import (
     AppError,
     BackendError,
@@ -14,12 +14,15 @@ from backends.errors import (
     ContextTooLong,
     EngineStartError,
     GraphConfigError,
+    InputError,
     InvalidRequest,
     ModelFileError,
     ReplyCutOff,
     ToolArgumentError,
     ToolError,
 )
+from backends.settings import BackendConfig, GenerationParams
+from backends.validation import RouterConfig
 
 __all__ = [
     "AppError",
@@ -31,6 +34,7 @@ __all__ = [
     "EngineStartError",
     "GenerationParams",
     "GraphConfigError",
+    "InputError",
     "InvalidRequest",
     "ModelFileError",
     "ReplyCutOff",

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from backends.config import Overrides, RouterConfig, cache_dir, config_identity, load_config
+from backends.config import cache_dir, config_identity, load_config
+from backends.validation import Overrides, RouterConfig
 
 __all__ = [
     "RESTART_SECTIONS",

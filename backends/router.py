@@ -173,6 +173,9 @@ async def _try_backend(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
+BREAKER_OPEN = "circuit breaker open"
+
+
 async def call_chain(
     chain_name: str,
     chain: Sequence[BackendConfig],
@@ -193,16 +196,11 @@ async def call_chain(
     attempts: list[Attempt] = []
     too_long_at: int | None = None
     too_long: ContextTooLong | None = None
-    breaker_skipped = False
     lengths = context_lengths or {}
     for cfg in chain:
-        window = lengths.get(cfg.name) or cfg.context_length
-        if too_long_at is not None and window is not None and window <= too_long_at:
-            attempts.append(Attempt(cfg.name, "skipped", reason=f"context {window} too small"))
-            continue
-        if not breaker_for(cfg).allow():
-            attempts.append(Attempt(cfg.name, "skipped", reason="circuit breaker open"))
-            breaker_skipped = True
+        skipped = _skip_reason(cfg, lengths.get(cfg.name) or cfg.context_length, too_long_at)
+        if skipped:
+            attempts.append(Attempt(cfg.name, "skipped", reason=skipped))
             continue
         try:
             result = await _try_backend(cfg, call, attempts)
@@ -223,7 +221,17 @@ async def call_chain(
         return result, cfg, attempts
     # No failure but length refusals (window skips record no error): the prompt is
     # what the caller must fix (shorten it); this is not an outage.
+    breaker_skipped = any(a.reason == BREAKER_OPEN for a in attempts)
     if too_long is not None and not breaker_skipped and all(
             a.error in (None, "ContextTooLong") for a in attempts):
         raise too_long
     raise NoBackendLeft(chain_name, attempts)
+
+
+def _skip_reason(cfg: BackendConfig, window: int | None, too_long_at: int | None) -> str:
+    """Say why ``cfg`` is not tried at all ('' to try it): too small a window, or its breaker."""
+    if too_long_at is not None and window is not None and window <= too_long_at:
+        return f"context {window} too small"
+    if not breaker_for(cfg).allow():
+        return BREAKER_OPEN
+    return ""

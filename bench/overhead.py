@@ -15,7 +15,7 @@ import asyncio
 import operator
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, TypedDict
 
 import httpx
@@ -71,6 +71,25 @@ def _one_node_graph(chain: str) -> Any:
     return builder.compile()
 
 
+async def _warm_then_time(calls: Mapping[str, Callable[[], Awaitable[Any]]], rounds: int, *,
+                          after_warm: Callable[[], None] = lambda: None
+                          ) -> dict[str, list[float]]:
+    """Run every call once unmeasured, then time each in every round.
+
+    The order rotates from round to round, so no call always runs first (or right
+    after the same other call) and carries that position's cost.
+    """
+    names = list(calls)
+    for call in calls.values():
+        await call()
+    after_warm()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            times[name].append(await _timed(calls[name]))
+    return times
+
+
 async def graph_overhead(target: Target, chain: str, *, rounds: int,
                          typical_call_ms: float | None = None) -> dict[str, Any]:
     """Per one-token call: raw HTTP, raw ChatOpenAI, our router alone, our graph + router.
@@ -100,13 +119,7 @@ async def graph_overhead(target: Target, chain: str, *, rounds: int,
                                          messages=[HumanMessage(PROMPT)]),
             "graph_and_router": lambda: graph.ainvoke({"reply": ""}),
         }
-        names = list(calls)
-        for call in calls.values():  # warm every path once
-            await call()
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for i in range(rounds):
-            for name in names[i % len(names):] + names[:i % len(names)]:
-                times[name].append(await _timed(calls[name]))
+        times = await _warm_then_time(calls, rounds)
 
     def over(path: str, baseline: str) -> float:
         return _median([a - b for a, b in zip(times[path], times[baseline], strict=True)])
@@ -189,15 +202,9 @@ async def fan_out(client: httpx.AsyncClient, target: Target, chain: str, *, k: i
     modes: dict[str, Callable[[], Awaitable[None]]] = {
         "sequential": ours_one_by_one, "fan_out": ours_together,
         "raw_sequential": raw_one_by_one, "raw_concurrent": raw_together}
-    # Warm every mode: the first batch of k allocates the engine's batch buffers
+    # Warming matters here: the first batch of k allocates the engine's batch buffers
     # and fills every slot's prompt cache, which would bill the first fan-out.
-    for mode in modes.values():
-        await mode()
-    times: dict[str, list[float]] = {name: [] for name in modes}
-    tokens.clear()
-    for _ in range(rounds):
-        for name, mode in modes.items():
-            times[name].append(await _timed(mode))
+    times = await _warm_then_time(modes, rounds, after_warm=tokens.clear)
     ms = {name: _median(t) for name, t in times.items()}
     speedup = round(ms["sequential"] / ms["fan_out"], 2)
     server_speedup = round(ms["raw_sequential"] / ms["raw_concurrent"], 2)

@@ -114,7 +114,16 @@ def _engines(results: dict[str, Any]) -> list[str]:
              *_table(["measure", *backends],
                      [[label, *(value(r) for r in backends.values())]
                       for label, value in metrics]),
-             *_process_lines(backends), *failed, *([""] if failed else [])]
+             *_process_lines(backends), *failed, *([""] if failed else []),
+             *_engine_details(backends)]
+    start = results["meta"].get("process_rss_mb_at_start")
+    if start is not None:
+        lines += [f"This process held {start} MB before the run started.", ""]
+    return lines
+
+
+def _engine_details(backends: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     for name, r in backends.items():
         lines += [f"### {name}: concurrency scaling", ""]
         lines += _table(["users", "out tok/s", "e2e p50 ms", "e2e p99 ms"],
@@ -124,9 +133,6 @@ def _engines(results: dict[str, Any]) -> list[str]:
         lines += _table(["prompt tokens", "TTFT ms", "e2e ms", "output tokens"],
                         [[p["prompt_tokens"], p["ttft_ms"], p["e2e_ms"], p["completion_tokens"]]
                          for p in r["prompt_length"]])
-    start = results["meta"].get("process_rss_mb_at_start")
-    if start is not None:
-        lines += [f"This process held {start} MB before the run started.", ""]
     return lines
 
 

@@ -118,13 +118,7 @@ async def _pass(graph: Any, settings: EvalSettings, questions: Sequence[Question
     return list(await asyncio.gather(*(one(q) for q in questions)))
 
 
-async def run_eval(settings: EvalSettings) -> Path:
-    """Run the question set as ``settings`` say; return the path of ``report.md``.
-
-    Raises:
-        GraphConfigError: The graph, the samples, the questions or the context is invalid.
-        BackendUnavailable: No backend of a chain the graph uses is up.
-    """
+def _questions(settings: EvalSettings) -> list[Question]:
     if settings.graph not in GRAPHS:
         raise GraphConfigError(f"--graph {settings.graph!r} is not one of {GRAPHS}", key="graph")
     if settings.concurrency < 1 or not settings.samples or min(settings.samples) < 1 \
@@ -136,7 +130,17 @@ async def run_eval(settings: EvalSettings) -> Path:
     if not questions:
         raise GraphConfigError(f"no {settings.split} question is in the categories "
                                f"{list(settings.categories)}", key="categories")
-    questions = questions[:settings.limit]
+    return questions[:settings.limit]
+
+
+async def run_eval(settings: EvalSettings) -> Path:
+    """Run the question set as ``settings`` say; return the path of ``report.md``.
+
+    Raises:
+        GraphConfigError: The graph, the samples, the questions or the context is invalid.
+        BackendUnavailable: No backend of a chain the graph uses is up.
+    """
+    questions = _questions(settings)
     passes = _passes(settings)
     fields = (*BACKEND_FIELDS[settings.graph],
               *(("escalation_backend",) if settings.escalation else ()))

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.config import BackendConfig, load_config
+from backends.config import load_config
 from backends.errors import ModelFileError
 from backends.model_file import resolve_model_path
+from backends.settings import BackendConfig
 from tests import procs
 
 FAST_MODEL = "smollm2-135m"

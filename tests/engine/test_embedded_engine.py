@@ -10,9 +10,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from backends.chat import capabilities, get_chat_model
-from backends.config import EmbeddedSettings, GenerationParams
 from backends.embedded import EmbeddedEngine, get_engine
 from backends.errors import EngineStartError, ModelFileError
+from backends.settings import EmbeddedSettings, GenerationParams
 
 
 class Verdict(BaseModel):

@@ -9,8 +9,8 @@ from agents.chat.prompts import CHAT_SYSTEM
 from backends import chat
 from backends.base import ModelInfo
 from backends.chat import DEFAULT_CONTEXT_LENGTH, context_window
-from backends.config import parse_config
 from backends.errors import BackendUnavailable, ContextTooLong, GraphConfigError
+from backends.validation import parse_config
 
 
 def conversation(turns: int, words: int = 60) -> list:

@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.config import GenerationParams, load_config, parse_config
+from backends.config import load_config
 from backends.errors import GraphConfigError
+from backends.settings import GenerationParams
+from backends.validation import parse_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
