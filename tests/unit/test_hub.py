@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_router.cli import main
 from backends.errors import ModelFileError
 from backends.hub import HubFile, hub_file, pull_from_hub, translate
 from backends.model_file import resolve_model_path
@@ -233,6 +234,32 @@ def test_hub_file_pins_the_revision_to_its_commit(hub):
     assert pinned.commit == COMMIT and pinned.at == f"main (commit {COMMIT[:12]})"
     assert calls(hub)[-2:] == [("GET", f"/api/models/{REPO}/revision/main"),
                                ("POST", f"/api/models/{REPO}/paths-info/{COMMIT}")]
+
+
+def test_cli_pulls_from_the_fake_hub_and_prints_the_path(hub, cache, capsys):
+    assert main(["models", "pull", "--hf", REPO, FILE]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{cache / FILE}\n"
+    assert f"AGENT_ROUTER_MODEL={cache / FILE}" in err and SHA256 in err
+    assert f"commit {COMMIT[:12]}" in err
+    assert calls(hub) == FULL_PULL
+
+
+def test_cli_reports_a_checksum_mismatch_and_exits_2(hub, cache, capsys):
+    hub.repos[REPO][FILE].served = GGUF_BYTES[::-1]
+    assert main(["models", "pull", "--hf", REPO, FILE]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "\nerror: " in err and SHA256 in err
+    assert list(cache.iterdir()) == []
+
+
+def test_cli_refuses_names_with_hf_and_revision_without_it(hub, capsys):
+    assert main(["models", "pull", "smollm2-135m", "--hf", REPO, FILE]) == 2
+    assert main(["models", "pull", "--revision", "main"]) == 2
+    assert "--revision goes with --hf" in capsys.readouterr().err
+    assert hub.requests == []
+    with pytest.raises(SystemExit):
+        main(["models", "pull", "--hf", REPO])
 
 
 def test_translate_maps_what_the_download_can_raise(hub_env):
