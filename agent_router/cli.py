@@ -116,8 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="the model catalogue; pull a model by name")
     models.set_defaults(run=list_command)
     model_commands = models.add_subparsers(dest="models_command")
-    pull = model_commands.add_parser("pull", help="download and verify catalogue models")
+    pull = model_commands.add_parser(
+        "pull", help="download and verify catalogue models, or a GGUF file from Hugging Face")
     pull.add_argument("names", nargs="*", help="catalogue names (default: the default model)")
+    pull.add_argument("--hf", nargs=2, metavar=("REPO", "FILE"),
+                      help="a GGUF file of a Hugging Face repo, checked against the sha256 the "
+                           "Hub states (needs internet)")
+    pull.add_argument("--revision", help="with --hf: branch, tag or commit "
+                                         "(default: the repo's default branch)")
     pull.add_argument("--force", action="store_true", help="download even if cached")
     pull.set_defaults(run=pull_command)
     path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
