@@ -14,11 +14,12 @@ import json
 import sys
 from typing import Any
 
-from agent_router.tables import metrics_table
+from agent_router.tables import Commands, metrics_table
 
-__all__ = ["GRAPHS", "ask_command", "graph_input"]
+__all__ = ["DEFAULT_QUESTION", "GRAPHS", "add_ask", "ask_command", "graph_input"]
 
 GRAPHS = ("router", "plan_execute", "react_agent", "chat")
+DEFAULT_QUESTION = "What is 17 * 23?"
 
 
 def graph_input(graph: str, request: str) -> dict[str, Any]:
@@ -79,3 +80,15 @@ def ask_command(args: argparse.Namespace) -> int:
         print(route)
     print(metrics_table(result.get("metrics", [])))
     return 0
+
+
+def add_ask(commands: Commands) -> None:
+    """Add ``ask``."""
+    ask = commands.add_parser("ask", help="answer a request; the router picks chat or tools")
+    ask.add_argument("question", nargs="?", default=DEFAULT_QUESTION)
+    ask.add_argument("--graph", default="router", choices=GRAPHS,
+                     help="graph to run (default: router, which picks chat or plan_execute)")
+    ask.add_argument("--json", action="store_true", help="print the final state as JSON")
+    ask.add_argument("--planner-backend", help="backend that writes the plan")
+    ask.add_argument("--answer-backend", help="backend that writes the answer")
+    ask.set_defaults(run=ask_command)

@@ -14,14 +14,14 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from agent_router.ask import GRAPHS, ask_command
-from agent_router.listing import backends_command, tools_command
-from agent_router.models import list_command, path_command, pull_command
+from agent_router.ask import add_ask
+from agent_router.listing import add_checks
+from agent_router.models import add_models
+from agent_router.tables import Commands
 from backends.errors import AppError
 
 __all__ = ["OFFLINE_ENV", "dev_command", "main"]
 
-DEFAULT_QUESTION = "What is 17 * 23?"
 DEV_JOBS = 8  # concurrent runs the dev server executes; the embedded engine batches 4
 STUDIO = "https://smith.langchain.com/studio/?baseUrl={api}"
 # langgraph dev phones home for analytics and a version check unless told not to.
@@ -103,47 +103,20 @@ def _cmd_serve_vllm(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agent-router", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (add_ask, add_models, add_checks, _add_bench, _add_eval, _add_servers):
+        add(commands)
+    return parser
 
-    ask = commands.add_parser("ask", help="answer a request; the router picks chat or tools")
-    ask.add_argument("question", nargs="?", default=DEFAULT_QUESTION)
-    ask.add_argument("--graph", default="router", choices=GRAPHS,
-                     help="graph to run (default: router, which picks chat or plan_execute)")
-    ask.add_argument("--json", action="store_true", help="print the final state as JSON")
-    ask.add_argument("--planner-backend", help="backend that writes the plan")
-    ask.add_argument("--answer-backend", help="backend that writes the answer")
-    ask.set_defaults(run=ask_command)
 
-    models = commands.add_parser("models", help="the model catalogue; pull a model by name")
-    models.set_defaults(run=list_command)
-    model_commands = models.add_subparsers(dest="models_command")
-    pull = model_commands.add_parser(
-        "pull", help="download and verify catalogue models, or a GGUF file from Hugging Face")
-    pull.add_argument("names", nargs="*", help="catalogue names (default: the default model)")
-    pull.add_argument("--hf", nargs=2, metavar=("REPO", "FILE"),
-                      help="a GGUF file of a Hugging Face repo, checked against the sha256 the "
-                           "Hub states (needs internet)")
-    pull.add_argument("--revision", help="with --hf: branch, tag or commit "
-                                         "(default: the repo's default branch)")
-    pull.add_argument("--force", action="store_true", help="download even if cached")
-    pull.set_defaults(run=pull_command)
-    path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
-    path.add_argument("name", nargs="?", help="a catalogue name (default: the configured one)")
-    path.set_defaults(run=path_command)
-
-    backends = commands.add_parser("backends", help="check every configured backend")
-    backends.add_argument("--strict", action="store_true",
-                          help="exit 1 if the first backend of any chain is down")
-    backends.set_defaults(run=backends_command)
-
-    tools = commands.add_parser("tools", help="list the registered tools")
-    tools.set_defaults(run=tools_command)
-
+def _add_bench(commands: Commands) -> None:
     bench = commands.add_parser("bench", help="benchmark backends and our own overhead")
     bench.add_argument("--backends", help="comma-separated backend names (default: embedded)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     bench.add_argument("--out", default="bench/results", help="folder for the timestamped run")
     bench.set_defaults(run=_cmd_bench)
 
+
+def _add_eval(commands: Commands) -> None:
     evaluate = commands.add_parser("eval", help="score a graph on the project's question set")
     evaluate.add_argument("--graph", default="plan_execute",
                           choices=("plan_execute", "react_agent", "router", "chat"))
@@ -165,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="router: skip the pass that sends everything to the larger model")
     evaluate.set_defaults(run=_cmd_eval)
 
+
+def _add_servers(commands: Commands) -> None:
     dev = commands.add_parser("dev", help="serve every graph with `langgraph dev`, offline")
     dev.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     dev.add_argument("--host", default="127.0.0.1")
@@ -180,7 +155,6 @@ def _parser() -> argparse.ArgumentParser:
     vllm.add_argument("--prepare", action="store_true",
                       help="only install vLLM and convert the model; do not start it")
     vllm.set_defaults(run=_cmd_serve_vllm)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

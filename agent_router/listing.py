@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from agent_router.tables import render_table
+from agent_router.tables import Commands, render_table
 from backends.errors import AppError
 
-__all__ = ["backends_command", "tools_command"]
+__all__ = ["add_checks", "backends_command", "tools_command"]
 
 
 async def _backend_rows(names: Sequence[str]) -> list[tuple[Any, Any, Any]]:
@@ -78,3 +78,14 @@ def tools_command(args: argparse.Namespace) -> int:
                      tool.description.split(". ")[0][:70]))
     print(render_table(("tool", "risk", "network", "timeout s", "description"), rows))
     return 0
+
+
+def add_checks(commands: Commands) -> None:
+    """Add ``backends`` and ``tools``."""
+    backends = commands.add_parser("backends", help="check every configured backend")
+    backends.add_argument("--strict", action="store_true",
+                          help="exit 1 if the first backend of any chain is down")
+    backends.set_defaults(run=backends_command)
+
+    tools = commands.add_parser("tools", help="list the registered tools")
+    tools.set_defaults(run=tools_command)

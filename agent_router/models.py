@@ -6,10 +6,10 @@ import argparse
 import shlex
 import sys
 
-from agent_router.tables import render_table
+from agent_router.tables import Commands, render_table
 from backends.errors import ModelFileError
 
-__all__ = ["list_command", "path_command", "pull_command"]
+__all__ = ["add_models", "list_command", "path_command", "pull_command"]
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -70,3 +70,23 @@ def path_command(args: argparse.Namespace) -> int:
 
     print(resolve_model_path(args.name))
     return 0
+
+
+def add_models(commands: Commands) -> None:
+    """Add ``models`` and its ``pull`` and ``path`` subcommands."""
+    models = commands.add_parser("models", help="the model catalogue; pull a model by name")
+    models.set_defaults(run=list_command)
+    model_commands = models.add_subparsers(dest="models_command")
+    pull = model_commands.add_parser(
+        "pull", help="download and verify catalogue models, or a GGUF file from Hugging Face")
+    pull.add_argument("names", nargs="*", help="catalogue names (default: the default model)")
+    pull.add_argument("--hf", nargs=2, metavar=("REPO", "FILE"),
+                      help="a GGUF file of a Hugging Face repo, checked against the sha256 the "
+                           "Hub states (needs internet)")
+    pull.add_argument("--revision", help="with --hf: branch, tag or commit "
+                                         "(default: the repo's default branch)")
+    pull.add_argument("--force", action="store_true", help="download even if cached")
+    pull.set_defaults(run=pull_command)
+    path = model_commands.add_parser("path", help="print the GGUF file the engine would load")
+    path.add_argument("name", nargs="?", help="a catalogue name (default: the configured one)")
+    path.set_defaults(run=path_command)

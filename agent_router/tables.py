@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["metrics_table", "render_table"]
+__all__ = ["Commands", "metrics_table", "render_table"]
+
+# What each command module adds its subcommands to.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def metrics_table(metrics: Sequence[dict[str, Any]]) -> str:
