@@ -14,14 +14,12 @@ from pydantic import Field
 
 from backends.errors import ToolArgumentError
 from tools.base import ToolArgs, make_tool
+from tools.calendar_dates import WEEKDAYS
 from tools.zones import find_zone
 
 __all__ = ["DatetimeArgs", "datetime_tool", "describe_now", "system_now"]
 
 MAX_OFFSET_DAYS = 36_500
-
-# strftime("%A") follows the process locale; the model should always see English.
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def system_now(zone: tzinfo) -> datetime:

@@ -26,6 +26,7 @@ INSTANT = dt.datetime(2026, 11, 24, 3, 5, tzinfo=dt.UTC)
 # One call per tool; a tool added to the registry must add its call here.
 CALLS: dict[str, dict[str, Any]] = {
     "calculator": {"expression": "2+3"},
+    "calendar": {"operation": "weekday", "date": "2027-07-04"},
     "datetime": {"timezone": "Asia/Tokyo", "offset_days": 2},
     "unit_convert": {"value": 1.0, "from_unit": "US gallons", "to_unit": "L"},
     "web_search": {"query": "exact unit conversion"},
@@ -87,10 +88,10 @@ async def test_invoke_and_ainvoke_agree_for_every_tool(every_tool: dict[str, Bas
 def test_invoke_works_in_a_thread_with_no_event_loop(every_tool: dict[str, BaseTool]) -> None:
     results: list[str] = []
     worker = threading.Thread(target=lambda: results.append(
-        every_tool["unit_convert"].invoke(CALLS["unit_convert"])))
+        every_tool["calendar"].invoke(CALLS["calendar"])))
     worker.start()
     worker.join()
-    assert results == ["1 US gal = 3.785411784 L"]
+    assert results == ["2027-07-04 (Sunday)"]
     assert TOOLS["calculator"].invoke({"expression": "2+3"}) == "5"
 
 
@@ -106,6 +107,7 @@ def test_a_sync_graph_runs_every_tool_through_a_tool_node(
     assert set(replies) == {f"call_{name}" for name in CALLS}
     failed = {key for key, reply in replies.items() if reply.status == "error"}
     assert failed == {"call_fetch_url"}, [replies[key].content for key in failed]
+    assert replies["call_calendar"].content == "2027-07-04 (Sunday)"
     assert replies["call_unit_convert"].content == "1 US gal = 3.785411784 L"
 
 
@@ -130,11 +132,14 @@ def cold_caches() -> None:
 
 async def test_offline_tools_do_not_block_the_loop_even_with_cold_caches(
         every_tool: dict[str, BaseTool]) -> None:
-    offline = ["calculator", "datetime", "unit_convert", "read_file", "list_files",
+    offline = ["calculator", "calendar", "datetime", "unit_convert", "read_file", "list_files",
                "knowledge_search", "web_search"]
     with blockbuster_ctx():  # what `langgraph dev` runs: blocking calls in the loop raise
         for name in offline:
             cold_caches()
             await every_tool[name].ainvoke(dict(CALLS[name]))
+        cold_caches()
+        await every_tool["calendar"].ainvoke({"operation": "days_until", "date": "12-25",
+                                              "timezone": "Pacific/Auckland"})
         with pytest.raises(BlockingError):  # the detector is live
             Path(".").stat()
