@@ -4,21 +4,33 @@ Every tool is a LangChain ``StructuredTool`` wrapping an async function, so
 ``bind_tools`` and LangGraph's ``ToolNode`` accept it unchanged. What this
 project adds travels in ``tool.metadata``: how risky the tool is, whether it
 touches the network, and how long it may run. ``tool_info`` reads it back.
+
+A tool is written once, as a coroutine. ``make_tool`` also gives it a synchronous
+body, so ``tool.invoke`` and a ``ToolNode`` under plain ``graph.invoke`` work:
+that body runs the same coroutine on one private event loop in a daemon thread
+and waits for it. One long-lived loop rather than ``asyncio.run`` per call, so
+what a tool keeps per loop (``fetch_url``'s HTTP client) is reused; and a thread of
+its own, so ``invoke`` also works where the calling thread already runs a loop.
 """
 
+import asyncio
+import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Risk", "ToolArgs", "ToolInfo", "args_schema", "make_tool", "tool_info"]
+__all__ = ["Risk", "ToolArgs", "ToolInfo", "args_schema", "make_tool", "run_sync", "tool_info"]
 
 Risk = Literal["safe", "network", "side_effect"]
 
 _INFO_KEYS = ("risk", "network", "timeout_s")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,52 @@ def args_schema(tool: BaseTool) -> type[BaseModel]:
     return schema
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _sync_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="tools-sync-loop",
+                             daemon=True).start()
+        return _loop
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on the tools' private event loop and wait for its result.
+
+    Context variables (LangChain's callbacks, LangGraph's config) travel with it:
+    the task is created in a copy of the caller's context.
+
+    Raises:
+        RuntimeError: Called from a coroutine on that loop itself, which would
+            wait forever for its own loop; await the tool there instead.
+    """
+    loop = _sync_loop()
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        coroutine.close()
+        raise RuntimeError("a tool's sync body was called on the tools' own loop; await it")
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+
+def _sync_body(coroutine: Callable[..., Awaitable[str]]) -> Callable[..., str]:
+    async def call(*args: Any, **kwargs: Any) -> str:
+        return await coroutine(*args, **kwargs)
+
+    @functools.wraps(coroutine)
+    def body(*args: Any, **kwargs: Any) -> str:
+        return run_sync(call(*args, **kwargs))
+
+    return body
+
+
 def make_tool(
     coroutine: Callable[..., Awaitable[str]],
     *,
@@ -117,6 +175,7 @@ def make_tool(
     info = ToolInfo(risk=risk, network=network, timeout_s=timeout_s)
     metadata: dict[str, Any] = asdict(info)
     return StructuredTool.from_function(
+        func=_sync_body(coroutine),
         coroutine=coroutine,
         name=name,
         description=description,

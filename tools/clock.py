@@ -2,26 +2,24 @@
 
 Models have no clock and a stale idea of "today", so they must ask. The clock
 is a parameter of the pure ``describe_now``; the tool reads the module-level
-``system_now`` at call time, which is the seam tests replace.
+``system_now`` at call time, which is the seam tests replace. The tool runs
+``describe_now`` in a worker thread: the first look-up of a zone reads the disk.
 """
 
-import functools
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from difflib import get_close_matches
-from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import Field
 
 from backends.errors import ToolArgumentError
 from tools.base import ToolArgs, make_tool
+from tools.calendar_dates import WEEKDAYS
+from tools.zones import find_zone
 
 __all__ = ["DatetimeArgs", "datetime_tool", "describe_now", "system_now"]
 
 MAX_OFFSET_DAYS = 36_500
-
-# strftime("%A") follows the process locale; the model should always see English.
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def system_now(zone: tzinfo) -> datetime:
@@ -48,12 +46,12 @@ def describe_now(
     Raises:
         ToolArgumentError: The time zone is unknown or the shifted date is out of range.
     """
-    zone = _zone(timezone)
+    zone = find_zone(timezone, "datetime")
     current = now(zone)
     if current.tzinfo is None:
         raise ValueError(f"clock {now!r} returned a naive datetime")
     current = current.astimezone(zone)
-    text = f"{current.isoformat(timespec='seconds')} ({_WEEKDAYS[current.weekday()]}, {zone.key})"
+    text = f"{current.isoformat(timespec='seconds')} ({WEEKDAYS[current.weekday()]}, {zone.key})"
     if offset_days == 0:
         return text
     try:
@@ -64,27 +62,7 @@ def describe_now(
         ) from exc
     days = f"{abs(offset_days)} day{'s' if abs(offset_days) != 1 else ''}"
     label = f"in {days}" if offset_days > 0 else f"{days} ago"
-    return f"{text}; {label}: {shifted.isoformat()} ({_WEEKDAYS[shifted.weekday()]})"
-
-
-@functools.cache
-def _zone_keys() -> dict[str, str]:
-    return {key.lower(): key for key in available_timezones()}
-
-
-def _zone(name: str) -> ZoneInfo:
-    # Only keys from the tz database reach ZoneInfo: arbitrary strings can be
-    # paths ("../x") or directories ("Europe") and fail with OS errors.
-    keys = _zone_keys()
-    key = keys.get(name.strip().lower())
-    if key is None:
-        close = get_close_matches(name.strip().lower(), keys, n=1)
-        hint = f"did you mean {keys[close[0]]!r}? " if close else ""
-        raise ToolArgumentError(
-            f"unknown time zone {name!r}: {hint}use an IANA name such as 'UTC' or 'Europe/Paris'",
-            tool="datetime",
-        )
-    return ZoneInfo(key)
+    return f"{text}; {label}: {shifted.isoformat()} ({WEEKDAYS[shifted.weekday()]})"
 
 
 class DatetimeArgs(ToolArgs):
@@ -106,7 +84,7 @@ class DatetimeArgs(ToolArgs):
 # Defaults repeat DatetimeArgs' because LangChain passes only the keys the model sent.
 async def _datetime(timezone: str = "UTC", offset_days: int = 0) -> str:
     # system_now is looked up at call time so tests can replace the clock.
-    return describe_now(timezone, offset_days, now=system_now)
+    return await asyncio.to_thread(describe_now, timezone, offset_days, now=system_now)
 
 
 datetime_tool = make_tool(

@@ -12,6 +12,7 @@ from langchain_core.tools import BaseTool
 from backends.reload import startup_config
 from tools.calculator import calculator
 from tools.clock import datetime_tool
+from tools.dates import calendar_tool
 from tools.fetch import make_fetch_url
 from tools.files import make_file_tools
 from tools.knowledge import make_knowledge_search
@@ -28,6 +29,7 @@ TOOLS: dict[str, BaseTool] = {
     for tool in (
         calculator,
         datetime_tool,
+        calendar_tool,
         unit_convert,
         web_search,
         make_fetch_url(NetPolicy(allow_hosts=frozenset(_settings.fetch_allow_hosts))),

@@ -53,7 +53,7 @@ async def test_unknown_tool_lists_the_available_ones() -> None:
     result = await run_tool("weather", {"city": "Paris"})
     assert result["status"] == "error"
     assert "unknown tool 'weather'" in result["output"]
-    assert "calculator, datetime" in result["output"]
+    assert "calculator, calendar, datetime" in result["output"]
 
 
 async def test_tool_error_becomes_an_error_result() -> None:
