@@ -105,7 +105,7 @@ class Question:
 
 def _days_until(month_day: str, today: dt.date) -> int:
     month, day = (int(part) for part in month_day.split("-"))
-    for year in (today.year, today.year + 1, today.year + 4):
+    for year in range(today.year, today.year + 9):  # 02-29 can be eight years away
         try:
             coming = dt.date(year, month, day)
         except ValueError:  # 02-29 outside a leap year
