@@ -25,7 +25,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import Field
 
 from tools.base import ToolArgs, make_tool
-from tools.files import shared_root
+from tools.shared_folder import shared_root
 
 __all__ = ["KnowledgeArgs", "Passage", "chunk_text", "make_knowledge_search"]
 
