@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from agents.numbers import ISO_DATE, Date, Number, dates_in, numbers_in
 from backends.errors import ToolError
-from tools.calculator import evaluate, format_number
+from tools.arithmetic import evaluate, format_number
 
 __all__ = [
     "answer_pattern",

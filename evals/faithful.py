@@ -29,7 +29,7 @@ from typing import Any
 from agents.numbers import Number
 from backends.errors import ToolError
 from evals.score import dates_in, numbers_in
-from tools.calculator import evaluate
+from tools.arithmetic import evaluate
 
 __all__ = ["Verdict", "arithmetic_claims", "judge"]
 

@@ -5,8 +5,8 @@ and ``ToolNode``; ``run_tool``/``run_tools`` execute calls with strict argument
 validation and per-tool timeouts, returning JSON-friendly ``ToolResult`` dicts.
 """
 
+from tools.arithmetic import evaluate
 from tools.base import ToolInfo, tool_info
-from tools.calculator import evaluate
 from tools.registry import TOOLS
 from tools.runner import ToolResult, run_tool, run_tools, tool_schemas
 from tools.selection import pick

@@ -1,14 +1,12 @@
 """``knowledge_search``: BM25 search over a folder of Markdown and text notes.
 
-Files are cut into passages of about ``chunk_chars`` characters along blank
-lines; a Markdown heading always starts a passage, which keeps its heading
-path ("Setup > Install") and line range. ``bm25s`` indexes the passages on the
-first search. Every search re-lists the folder and compares each file's path,
-size, mtime and inode with those the index was built from, rebuilding when
-any differ. Listing, reading, indexing and scoring run in a worker thread
-(``asyncio.to_thread``), one build at a time. Hidden entries and symbolic
-links are skipped, so the search never reads outside the folder. Ties in
-score go by file path, then position, so answers are deterministic.
+Files are cut into passages by ``tools.passages``; ``bm25s`` indexes the
+passages on the first search. Every search re-lists the folder and compares
+each file's path, size, mtime and inode with those the index was built from,
+rebuilding when any differ. Listing, reading, indexing and scoring run in a
+worker thread (``asyncio.to_thread``), one build at a time. Hidden entries and
+symbolic links are skipped, so the search never reads outside the folder. Ties
+in score go by file path, then position, so answers are deterministic.
 """
 
 import asyncio
@@ -16,7 +14,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,9 +23,10 @@ from langchain_core.tools import StructuredTool
 from pydantic import Field
 
 from tools.base import ToolArgs, make_tool
-from tools.files import shared_root
+from tools.passages import Passage, chunk_text
+from tools.shared_folder import shared_root
 
-__all__ = ["KnowledgeArgs", "Passage", "chunk_text", "make_knowledge_search"]
+__all__ = ["KnowledgeArgs", "make_knowledge_search"]
 
 SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILES = 2_000
@@ -35,104 +34,11 @@ MAX_FILE_BYTES = 1_000_000
 # Bounds the work of one search: a thread cannot be cancelled on timeout.
 MAX_SCANNED = 50_000
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = ("```", "~~~")
 _WORD = re.compile(r"\w+")
 # O_NONBLOCK: a FIFO renamed to notes.md must not hang the worker thread.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A piece of one file, as indexed and as shown to the model."""
-
-    path: str  # relative to the folder, with '/'
-    position: int  # index of the passage within its file
-    first_line: int
-    last_line: int
-    heading: str  # "Setup > Install", or "" before the first heading
-    text: str
-
-
-class _Packer:
-    """Packs blocks of lines into passages of at most ``limit`` characters."""
-
-    def __init__(self, path: str, limit: int) -> None:
-        self.path, self.limit = path, limit
-        self.passages: list[Passage] = []
-        self.heading = ""
-        self._parts: list[str] = []
-        self._first = self._last = self._size = 0
-
-    def add(self, first: int, last: int, text: str) -> None:
-        if self._parts and self._size + len(text) > self.limit:
-            self.flush()
-        if not self._parts:
-            self._first = first
-        self._parts.append(text)
-        self._size += len(text) + 2  # parts are joined by a blank line
-        self._last = last
-
-    def flush(self) -> None:
-        if self._parts:
-            text = "\n\n".join(self._parts)
-            self.passages.append(
-                Passage(self.path, len(self.passages), self._first, self._last, self.heading, text)
-            )
-        self._parts, self._size = [], 0
-
-
-def _pieces(block: list[tuple[int, str]], limit: int) -> Iterator[tuple[int, int, str]]:
-    """Split a block of numbered lines into pieces of at most ``limit`` characters."""
-    lines: list[tuple[int, str]] = []
-    for number, line in block:
-        for start in range(0, max(len(line), 1), limit):  # a very long line is cut
-            piece = line[start : start + limit]
-            if lines and sum(len(text) + 1 for _, text in lines) + len(piece) > limit:
-                yield lines[0][0], lines[-1][0], "\n".join(text for _, text in lines)
-                lines = []
-            lines.append((number, piece))
-    if lines:
-        yield lines[0][0], lines[-1][0], "\n".join(text for _, text in lines)
-
-
-def chunk_text(text: str, path: str, *, chunk_chars: int = 800) -> list[Passage]:
-    """Cut a file's text into passages along blank lines and Markdown headings.
-
-    Args:
-        text: The file's content.
-        path: The file's path relative to the folder; a ``.txt`` file's lines
-            starting with ``#`` are text, not headings.
-        chunk_chars: Longest passage, in characters.
-    """
-    markdown = not path.lower().endswith(".txt")
-    packer = _Packer(path, chunk_chars)
-    headings: list[tuple[int, str]] = []
-    block: list[tuple[int, str]] = []
-    fenced = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if markdown and line.lstrip().startswith(_FENCE):
-            fenced = not fenced
-        heading = _HEADING.match(line) if markdown and not fenced else None
-        if block and (heading or not line.strip()):
-            for piece in _pieces(block, chunk_chars):
-                packer.add(*piece)
-            block = []
-        if heading:
-            packer.flush()
-            level = len(heading[1])
-            headings = [(lvl, title) for lvl, title in headings if lvl < level]
-            headings.append((level, heading[2]))
-            packer.heading = " > ".join(title for _, title in headings)
-            packer.add(number, number, line.strip()[:chunk_chars])
-        elif line.strip():
-            block.append((number, line.rstrip()))
-    for piece in _pieces(block, chunk_chars):
-        packer.add(*piece)
-    packer.flush()
-    return packer.passages
 
 
 def _tokens(text: str, stopwords: frozenset[str]) -> list[str]:

@@ -190,51 +190,21 @@ async def check_url(url: str, policy: NetPolicy, resolve: Resolver = system_reso
             leads to a non-public address that ``policy.allow_hosts`` does not permit.
         ToolError: The host name could not be resolved (offline, or no such host).
     """
-    shown = url if len(url) <= 200 else url[:197] + "..."
-
-    def refuse(reason: str, address: str | None = None) -> URLRefused:
-        return URLRefused(f"refusing to fetch {shown}: {reason}", url=url, address=address)
-
-    if len(url) > MAX_URL_LENGTH:
-        raise refuse(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise refuse(f"not a valid URL ({exc})") from exc
-    if parsed.scheme not in _DEFAULT_PORTS:
-        scheme = f"{parsed.scheme}:" if parsed.scheme else "a URL without a scheme"
-        raise refuse(f"only http:// and https:// URLs can be fetched, not {scheme}")
-    if parsed.userinfo:
-        raise refuse("URLs with a user name or password (user:pass@host) are not allowed")
-    port = _DEFAULT_PORTS[parsed.scheme] if parsed.port is None else parsed.port
-    if not 0 < port < 65536:
-        raise refuse(f"port {port} is out of range")
-    try:
-        host = _normalize_host(parsed.raw_host.decode("ascii"))
-        literal = parse_ip_literal(host) if host else None
-    except ValueError as exc:
-        raise refuse(f"the host is not a valid IP address or host name ({exc})") from exc
-    if not host:
-        raise refuse("the URL has no host")
+    parsed, host, port, literal = _parse(url)
     names, allowed_addresses = _allowed(policy.allow_hosts)
     host_allowed = host in names or literal in allowed_addresses
     addresses: tuple[IPAddress, ...]
     if literal is not None:
         host, addresses = str(literal), (literal,)
     else:
-        if not _is_host_name(host):
-            raise refuse(f"{host!r} is not a valid host name")
-        problem = None if host_allowed else _name_problem(host)
-        if problem is not None:
-            raise refuse(f"{host} is {problem}; {_HINT}")
-        addresses = _unique(await _resolve(resolve, host, port))
+        addresses = await _resolve_name(url, host, port, resolve, host_allowed)
     for address in addresses:
         if host_allowed or address in allowed_addresses:
             continue
         problem = address_problem(address)
         if problem is not None:
             where = f"{address} is" if literal is not None else f"{host} resolves to {address},"
-            raise refuse(f"{where} {problem}; {_HINT}", address=str(address))
+            raise _refuse(url, f"{where} {problem}; {_HINT}", address=str(address))
     target = parsed.raw_path.decode("ascii")
     return CheckedURL(
         url=f"{parsed.scheme}://{_authority(parsed.scheme, host, port)}{target}",
@@ -245,6 +215,49 @@ async def check_url(url: str, policy: NetPolicy, resolve: Resolver = system_reso
         addresses=tuple(str(a) for a in addresses),
         literal=literal is not None,
     )
+
+
+def _refuse(url: str, reason: str, address: str | None = None) -> URLRefused:
+    shown = url if len(url) <= 200 else url[:197] + "..."
+    return URLRefused(f"refusing to fetch {shown}: {reason}", url=url, address=address)
+
+
+def _parse(url: str) -> tuple[httpx.URL, str, int, IPAddress | None]:
+    """Return the parsed URL, its normalized host, its port and the host's IP, if a literal."""
+    if len(url) > MAX_URL_LENGTH:
+        raise _refuse(url, f"the URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise _refuse(url, f"not a valid URL ({exc})") from exc
+    if parsed.scheme not in _DEFAULT_PORTS:
+        scheme = f"{parsed.scheme}:" if parsed.scheme else "a URL without a scheme"
+        raise _refuse(url, f"only http:// and https:// URLs can be fetched, not {scheme}")
+    if parsed.userinfo:
+        raise _refuse(url, "URLs with a user name or password (user:pass@host) are not allowed")
+    port = _DEFAULT_PORTS[parsed.scheme] if parsed.port is None else parsed.port
+    if not 0 < port < 65536:
+        raise _refuse(url, f"port {port} is out of range")
+    try:
+        host = _normalize_host(parsed.raw_host.decode("ascii"))
+        literal = parse_ip_literal(host) if host else None
+    except ValueError as exc:
+        raise _refuse(url, f"the host is not a valid IP address or host name ({exc})") from exc
+    if not host:
+        raise _refuse(url, "the URL has no host")
+    return parsed, host, port, literal
+
+
+async def _resolve_name(
+    url: str, host: str, port: int, resolve: Resolver, host_allowed: bool
+) -> tuple[IPAddress, ...]:
+    """Check a host name, then resolve it once; its addresses are judged by the caller."""
+    if not _is_host_name(host):
+        raise _refuse(url, f"{host!r} is not a valid host name")
+    problem = None if host_allowed else _name_problem(host)
+    if problem is not None:
+        raise _refuse(url, f"{host} is {problem}; {_HINT}")
+    return _unique(await _resolve(resolve, host, port))
 
 
 async def _resolve(resolve: Resolver, host: str, port: int) -> list[IPAddress]:

@@ -11,7 +11,7 @@ from backends.errors import GraphConfigError
 from evals.questions import CATEGORIES, QUESTIONS, load_questions, resolve_expected
 from evals.score import numbers_in, score_answer
 from evals.templates import fold, near_copies, prompt_examples, similarity
-from tools.calculator import evaluate
+from tools.arithmetic import evaluate
 from tools.units import convert
 
 ALL = load_questions(split="all")

@@ -11,8 +11,9 @@ from langchain_core.tools import BaseTool
 
 from backends.errors import GraphConfigError, ToolArgumentError, ToolError
 from tools.base import tool_info
-from tools.files import ListFilesArgs, ReadFileArgs, _Folder, make_file_tools
+from tools.files import ListFilesArgs, ReadFileArgs, make_file_tools
 from tools.runner import run_tool
+from tools.shared_folder import SharedFolder as _Folder
 
 SECRET = "root:x:0:0:secret outside the shared folder\n"
 

@@ -11,7 +11,8 @@ from langchain_core.tools import BaseTool
 import tools.knowledge as knowledge
 from backends.errors import GraphConfigError
 from tools.base import tool_info
-from tools.knowledge import KnowledgeArgs, Passage, chunk_text, make_knowledge_search
+from tools.knowledge import KnowledgeArgs, make_knowledge_search
+from tools.passages import Passage, chunk_text
 from tools.runner import run_tool
 
 DOCS = {
