@@ -159,7 +159,8 @@ def resolve_expected(item: Any, today: dt.date) -> Expected:
 def _routing(row: dict[str, Any]) -> tuple[str, str | None, bool]:
     route, complexity = row.get("route"), row.get("complexity")
     if route not in ROUTES:
-        raise ValueError(f"route {route!r} is not one of {ROUTES}")
+        raise ValueError(f"route {route!r} is not one of {ROUTES}: say whether the router "
+                         "should send the question to the tools or to chat")
     if route == "chat" and complexity not in COMPLEXITIES:
         raise ValueError(f"a chat request needs a complexity, one of {COMPLEXITIES}")
     if route == "tools" and complexity is not None:

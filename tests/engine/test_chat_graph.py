@@ -13,7 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.context import Context
 from agents.llm import chain_backends
 from backends.chat import context_window
-from backends.errors import ContextTooLong
+from backends.errors import InputError
 from graphs.chat import build_chat, graph
 from serving.api.persistence import open_async_sqlite
 from tests import procs
@@ -120,5 +120,6 @@ async def test_a_long_conversation_is_trimmed_instead_of_overflowing(model_path)
 
 
 async def test_a_message_larger_than_the_window_fails_before_any_call(model_path):
-    with pytest.raises(ContextTooLong, match="newest message needs about"):
+    with pytest.raises(InputError, match="more than the context window") as refused:
         await graph.ainvoke({"messages": [HumanMessage("word " * 3000)]}, context=SHORT)
+    assert refused.value.field == "messages"

@@ -18,12 +18,13 @@ EVAL_TIMEOUT_S = 1800  # six plan_execute runs; the model can crawl on a loaded 
 
 TINY = [
     {"id": "t-sum", "split": "test", "category": "arithmetic",
-     "question": "What is the sum of 31, 45 and 12?", "expected": [88],
+     "question": "What is the sum of 31, 45 and 12?", "expected": [88], "route": "tools",
      "tolerance": {"rel": 0.0001, "min_decimals": 1}},
     {"id": "t-units", "split": "test", "category": "units",
-     "question": "How many grams are in 3 kilograms?", "expected": [3000]},
+     "question": "How many grams are in 3 kilograms?", "expected": [3000], "route": "tools"},
     {"id": "t-chat", "split": "test", "category": "no_tool",
-     "question": "What is the capital of Italy?", "expected": ["Rome"]},
+     "question": "What is the capital of Italy?", "expected": ["Rome"], "route": "chat",
+     "complexity": "simple"},
 ]
 
 

@@ -66,7 +66,7 @@ async def test_stateless_run_returns_plan_tool_results_and_answer(
         state = await client.runs.wait(None, await assistant_id(client), input=QUESTION)
 
     assert isinstance(state, dict), state
-    assert state["plan"] and all(set(step) == {"tool", "args", "depends_on"}
+    assert state["plan"] and all(set(step) == {"tool", "args", "depends_on", "part"}
                                  for step in state["plan"])
     assert state["tool_results"]
     assert {"write_plan", "write_answer"} <= {metric["node"] for metric in state["metrics"]}
