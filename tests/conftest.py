@@ -19,6 +19,9 @@ from backends.errors import ModelFileError
 from backends.model_file import resolve_model_path
 from tests import procs
 
+# The session's Aegra stack (PostgreSQL + Redis), shared by tests/aegra and tests/engine.
+pytest_plugins = ("tests.aegra.fixtures",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     procs.install_signal_handlers()
