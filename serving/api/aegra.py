@@ -7,9 +7,10 @@ instances can come and go. Aegra reads the same ``langgraph.json`` (or
 ``auth`` and ``http`` from it, with paths relative to the file, so the two servers have
 one source of truth and no generated file (``AEGRA_CONFIG`` names the file).
 
-* ``migrate`` runs ``aegra db upgrade`` (Alembic) once per deployment, before its
-  instances start; instances then skip their own start-up migration
-  (``RUN_MIGRATIONS_ON_STARTUP=false``), as Aegra recommends with several instances.
+* ``migrate`` runs ``serving.api.migrate`` (``aegra db upgrade``, then LangGraph's
+  checkpoint and store tables) once per deployment, before its instances start;
+  instances then skip their own start-up migration (``RUN_MIGRATIONS_ON_STARTUP=false``),
+  as Aegra recommends with several instances.
 * ``AegraServer`` runs one instance: uvicorn with ``aegra_api.main:app`` under the
   Python of Aegra's virtualenv (``serving.api.venv``), in a process group of its own
   (``serving.api.children``). ``wait_ready`` polls ``/ready`` (database and graphs up).
@@ -82,13 +83,14 @@ def aegra_command(python: Path, host: str, port: int) -> list[str]:
 
 def migrate(python: Path, deployment: Deployment, base_env: Mapping[str, str],
             log: Path) -> None:
-    """Bring the deployment's database to Aegra's schema (``aegra db upgrade``).
+    """Bring the deployment's database to what Aegra needs (``serving.api.migrate``).
 
-    Safe to repeat: a database already at the head revision is left as it is.
+    Safe to repeat: a database already migrated is left as it is.
     """
-    aegra = python.parent / "aegra"
-    child = Child("aegra db upgrade", [str(aegra), "db", "upgrade"], log,
-                  env=deployment.environment(base_env), cwd=log.parent)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    child = Child("the migration (python -m serving.api.migrate)",
+                  [str(python), "-m", "serving.api.migrate"], log,
+                  env=deployment.environment(base_env), cwd=deployment.config.resolve().parent)
     process = child.start()
     try:
         process.wait(timeout=MIGRATE_TIMEOUT_S)

@@ -169,7 +169,7 @@ def serve(options: ServeOptions, base_env: Mapping[str, str]) -> int:
                 postgres.create_database(DATABASE) if postgres is not None else "")
             redis_url = options.redis_url or (redis.url() if redis is not None else "")
             deployment = Deployment(config, database_url, redis_url)
-            _say("migrating the database (aegra db upgrade)...")
+            _say("migrating the database (aegra db upgrade, then LangGraph's tables)...")
             migrate(python, deployment, base_env, state / "logs" / "migrate.log")
             _say(f"starting {options.instances} Aegra instance(s)...")
             servers = stack.enter_context(running_instances(

@@ -41,6 +41,9 @@ STOP_GRACE_S = 60.0
 FAST_RECOVERY = {"LEASE_DURATION_SECONDS": "12", "HEARTBEAT_INTERVAL_SECONDS": "3",
                  "REAPER_INTERVAL_SECONDS": "2"}
 _names = itertools.count(1)
+# What the tier measured, printed in the session summary (tests/aegra/conftest.py). A
+# plain module, imported once, unlike a conftest that a test module imports again.
+MEASURED: dict[str, str] = {}
 
 
 def track(child: Child) -> None:
