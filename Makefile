@@ -127,7 +127,7 @@ bench-vllm: $(VENV)/.installed-dev model
 # The graphs served by Aegra: runs per second and run latency at 1, 4 and 16 concurrent
 # clients, one instance against two, on one shared engine (docs/performance.md).
 bench-server: $(VENV)/.installed-dev model aegra-env postgres redis
-	$(BIN)/python -m bench.server $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.server $(if $(QUICK),--quick) $(if $(GRAPH),--graph $(GRAPH))
 
 # Accuracy, faithfulness, crashes, latency and tokens on the project's question set
 # (test half unless SPLIT=dev|all), for k = 1 and k = 5 sampled plans unless SAMPLES=...

@@ -33,6 +33,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from bench.server import WORKLOADS, measure_level
 from serving.api.aegra import AegraServer
 from tests.aegra.conftest import Pair, record, tier_env
 from tests.aegra.engine import GatedWire, answer_requests, mentions, split_requests
@@ -218,3 +219,12 @@ async def _wait_for_takeover(database_url: str, run_id: str, old_owner: str | No
                         f"{b.log_tail(40)}")
         await asyncio.sleep(POLL_S)
     pytest.fail(f"no worker of B took the run over in {RUN_TIMEOUT_S:.0f} s:\n{b.log_tail(40)}")
+
+
+async def test_the_server_bench_runs_through_both_instances(pair: Pair) -> None:
+    # bench/server.py's measure, smallest size; its numbers belong in bench/, not here.
+    row = await measure_level([pair.a.base_url, pair.b.base_url], clients=2, runs=2,
+                              workload=WORKLOADS["chat"])
+
+    assert (row["completed"], row["failed"], row["runs"]) == (2, 0, 2), row["failures"]
+    assert {"runs_per_s", "p50_s", "p95_s", "wall_s"} <= set(row)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -33,16 +33,29 @@ from tests.engine.conftest import REPO_ROOT
 RUN_TIMEOUT_S = 300.0
 
 
-def _live_commands() -> list[str]:
-    commands = []
+def _processes_of(markers: list[str]) -> list[tuple[int, str]]:
+    """Return (pid, command) of live processes whose command or environment names a marker."""
+    found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                raw = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            commands.append(raw.replace(b"\0", b" ").decode(errors="replace"))
-    return commands
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        text = (command + b" " + environ).decode(errors="replace")
+        if any(marker in text for marker in markers):
+            found.append((int(entry), command.decode(errors="replace")))
+    return found
+
+
+def _kill_groups(processes: list[tuple[int, str]]) -> None:
+    # The command's children lead sessions of their own, so they outlive it if it is
+    # killed: on a failure they are found by the temporary folders only they name.
+    for pid, _ in processes:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
 @contextmanager
@@ -54,15 +67,20 @@ def serve_api(cache: Path, model: Path, log: Path,
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     command = [sys.executable, "-m", "agent_router", "serve", "api", *extra]
-    with log.open("wb") as out, procs.started(command, cwd=REPO_ROOT, env=env, stdout=out,
-                                               stderr=subprocess.STDOUT,
-                                               grace=STOP_GRACE_S * 2) as process:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while "Stop with Ctrl-C" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"serve api did not get ready:\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)  # between looks at its output: the readiness signal
-        yield process, re.findall(r"^\s+(http://127\.0\.0\.1:\d+)\s", log.read_text(), re.M)
+    try:
+        with log.open("wb") as out, procs.started(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                                   stderr=subprocess.STDOUT,
+                                                   grace=STOP_GRACE_S * 2) as process:
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            while "Stop with Ctrl-C" not in log.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("serve api did not get ready:\n"
+                                f"{log.read_text(errors='replace')}")
+                time.sleep(0.2)  # between looks at its output: the readiness signal
+            yield process, re.findall(r"^\s+(http://127\.0\.0\.1:\d+)\s", log.read_text(),
+                                      re.M)
+    finally:
+        _kill_groups(_processes_of([str(cache), str(postgres_data_dir(cache / "aegra"))]))
 
 
 async def test_serve_api_starts_everything_and_stops_it_all(
@@ -84,7 +102,7 @@ async def test_serve_api_starts_everything_and_stops_it_all(
                         context={"max_answer_tokens": 8})
             process.send_signal(signal.SIGTERM)
             status = process.wait(timeout=STOP_GRACE_S * 2)
-        left = [c for c in _live_commands() if str(cache) in c or str(data) in c]
+        left = _processes_of([str(cache), str(data)])
         with serve_api(cache, model_path, tmp_path / "second.log") as (_, again):
             async with get_client(url=again[0], api_key=None) as c:
                 state = await c.threads.get_state(thread_id)
