@@ -5,16 +5,19 @@ do the systemd unit and the Compose file in ``deploy/``)::
 
     .venv-aegra/bin/python -m serving.api.migrate
 
-with the instances' environment (``DATABASE_URL``, ``AEGRA_CONFIG``). It does two things:
+with the instances' environment (``DATABASE_URL``, ``AEGRA_CONFIG``). It does three things:
 
 1. ``aegra db upgrade``: Aegra's own tables, through Alembic, to the head revision.
-2. LangGraph's checkpoint and store tables. Aegra creates these when an instance
-   starts, not in its migration, and two instances starting at once on a new database
-   both try to create them. One then fails with ``UniqueViolation`` on ``pg_type`` and
-   hangs instead of exiting (seen with Aegra 0.11.0). Creating them here, through
-   Aegra's own start-up code, leaves the instances nothing to create.
+2. LangGraph's checkpoint and store tables, and
+3. the default assistant of each graph in ``AEGRA_CONFIG``.
 
-Both steps are safe to repeat. Nothing from this project is imported: the module only
+Aegra writes (2) and (3) when an instance starts, not in its migration, and two
+instances starting at once on a new database both try to write them. With Aegra 0.11.0
+one of them then fails: ``UniqueViolation`` on ``pg_type`` (and the instance hangs
+instead of exiting) or on ``assistant_pkey`` (it exits). Writing them here, through
+Aegra's own start-up code, leaves the instances nothing to create.
+
+All three are safe to repeat. Nothing from this project is imported: the module only
 drives ``aegra_api``, which exists in Aegra's virtualenv alone.
 """
 
@@ -25,21 +28,27 @@ import asyncio
 __all__ = ["main"]
 
 
-async def _create_langgraph_tables() -> None:
+async def _first_start_writes() -> None:
     from aegra_api.core.database import db_manager
+    from aegra_api.services.langgraph_service import get_langgraph_service
 
     # The checkpointer's and the store's setup(), with the store index of AEGRA_CONFIG.
     await db_manager.initialize()
-    await db_manager.close()
+    try:
+        # Loads the graphs of AEGRA_CONFIG and writes their default assistants.
+        await get_langgraph_service().initialize()
+    finally:
+        await db_manager.close()
 
 
 def main() -> None:
-    """Migrate Aegra's schema, then create LangGraph's tables."""
+    """Migrate Aegra's schema, then write what an instance's first start would."""
     from aegra_api.core.migrations import run_migrations
 
     run_migrations()
-    asyncio.run(_create_langgraph_tables())
-    print("Database upgraded: Aegra's schema and LangGraph's checkpoint and store tables.")
+    asyncio.run(_first_start_writes())
+    print("Database ready: Aegra's schema, LangGraph's checkpoint and store tables, and "
+          "the graphs' default assistants.")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import signal
 import sys
@@ -90,16 +91,22 @@ def local_services(services: Sequence[LocalPostgres | LocalRedis],
 def running_instances(python: Path, deployment: Deployment, ports: Sequence[int], logs: Path, *,
                       host: str = "127.0.0.1", base_env: Mapping[str, str] | None = None,
                       timeout_s: float = READY_TIMEOUT_S) -> Iterator[list[AegraServer]]:
-    """Start an instance of ``deployment`` on each of ``ports``, all ready, for the block."""
+    """Start an instance of ``deployment`` on each of ``ports``, all ready, for the block.
+
+    The first one starts alone and the others once it is ready: instances starting
+    together on a database that ``migrate`` has not prepared race to create the same
+    rows (see ``serving.api.migrate``).
+    """
     servers = [AegraServer(python, deployment, port, logs / f"aegra-{port}.log", host=host,
                            base_env=dict(base_env or {})) for port in ports]
     with ExitStack() as stack:
-        for server in servers:
-            stack.callback(server.stop)
-            _stoppers.append(functools.partial(server.stop))
-            server.start()
-        for server in servers:
-            server.wait_ready(timeout_s)
+        for batch in (servers[:1], servers[1:]):
+            for server in batch:
+                stack.callback(server.stop)
+                _stoppers.append(functools.partial(server.stop))
+                server.start()
+            for server in batch:
+                server.wait_ready(timeout_s)
         yield servers
 
 
@@ -111,7 +118,11 @@ def _ports(options: ServeOptions) -> list[int]:
 
 def _auth_line(config: Path) -> str:
     keys = server_api_keys()  # a malformed AGENT_ROUTER_API_KEYS fails here, not per request
-    if "auth" not in config.read_text(encoding="utf-8"):
+    try:
+        settings = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EngineStartError(f"cannot read the server config {config}: {exc}") from exc
+    if not isinstance(settings, dict) or "auth" not in settings:
         return f"auth:     none ({config.name} names no auth)"
     if not keys:
         return ("auth:     OFF (AGENT_ROUTER_API_KEYS is unset: anyone who reaches the port "
@@ -169,7 +180,7 @@ def serve(options: ServeOptions, base_env: Mapping[str, str]) -> int:
                 postgres.create_database(DATABASE) if postgres is not None else "")
             redis_url = options.redis_url or (redis.url() if redis is not None else "")
             deployment = Deployment(config, database_url, redis_url)
-            _say("migrating the database (aegra db upgrade, then LangGraph's tables)...")
+            _say("migrating the database (aegra db upgrade, LangGraph's tables, assistants)...")
             migrate(python, deployment, base_env, state / "logs" / "migrate.log")
             _say(f"starting {options.instances} Aegra instance(s)...")
             servers = stack.enter_context(running_instances(

@@ -75,8 +75,15 @@ def postgres_data_dir(state: Path) -> Path:
     folders are closed to that user.
     """
     if _as_root():
+        try:
+            home = Path(pwd.getpwnam("postgres").pw_dir)
+        except KeyError:
+            raise EngineStartError(
+                "there is no `postgres` user, which PostgreSQL runs as when we are root: "
+                "`apt-get install postgresql` (`make postgres` does it), or name a running "
+                "one with --database-url") from None
         key = hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:16]
-        return Path(pwd.getpwnam("postgres").pw_dir) / "llm-agent-router" / key
+        return home / "llm-agent-router" / key
     return state / "postgres"
 
 
