@@ -6,7 +6,10 @@ and wait for each (``runs.wait`` on a new thread), round-robin over the deployme
 instances, at 1, 4 and 16 clients at a time. The runs are ``plan_execute`` questions
 (``--graph chat``: one short chat reply each). Reported per level: runs per second
 (completed runs over the wall time of the level), the p50/p95 of a run's latency
-(submit to final state), and failed runs.
+(submit to final state, as the client sees it), the p50/p95 of the run itself (its
+record's created to updated time: queueing and execution, without the client's wait),
+failed runs, and the share of the prompt tokens the engine found in its prefix cache
+(from the runs' own node metrics).
 
 Both deployments stay up and each level is measured on one, then the other, so that load
 from other jobs on a shared machine weighs on both alike; each row records the 1-minute
@@ -95,6 +98,16 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+async def _server_seconds(client: Any, thread_id: str) -> float:
+    # The run's own record: created (queued) to last updated (finalized), in the server's
+    # clock. runs.wait on Aegra learns of the end by polling every 2 s, which the
+    # client-side latency includes.
+    [run] = await client.runs.list(thread_id)
+    created = dt.datetime.fromisoformat(str(run["created_at"]))
+    updated = dt.datetime.fromisoformat(str(run["updated_at"]))
+    return (updated - created).total_seconds()
+
+
 async def measure_level(urls: Sequence[str], clients: int, runs: int,
                         workload: Workload = WORKLOADS["plan_execute"]) -> dict[str, Any]:
     """Run ``runs`` runs of ``workload``, ``clients`` at a time, round-robin over ``urls``."""
@@ -103,7 +116,9 @@ async def measure_level(urls: Sequence[str], clients: int, runs: int,
     for i in range(runs):
         queue.put_nowait(i)
     latencies: list[float] = []
+    server_side: list[float] = []
     failures: list[str] = []
+    tokens = {"prompt": 0, "cached": 0}
     sdk = [get_client(url=url, api_key=None) for url in urls]
 
     async def client_loop() -> None:
@@ -118,6 +133,11 @@ async def measure_level(urls: Sequence[str], clients: int, runs: int,
                                             raise_error=False)
             if workload.done(result):
                 latencies.append(time.perf_counter() - started)
+                server_side.append(await _server_seconds(client, thread["thread_id"]))
+                assert isinstance(result, dict)
+                for metric in result.get("metrics", []):  # what the engine had to prefill
+                    tokens["prompt"] += int(metric.get("prompt_tokens") or 0)
+                    tokens["cached"] += int(metric.get("cached_tokens") or 0)
             else:
                 failures.append(str(result)[:200])
 
@@ -132,7 +152,11 @@ async def measure_level(urls: Sequence[str], clients: int, runs: int,
     return {"clients": clients, "runs": runs, "completed": len(latencies),
             "failed": len(failures), "failures": failures[:3], "wall_s": wall,
             "runs_per_s": len(latencies) / wall if wall else 0.0,
-            "p50_s": quantile(latencies, 0.5), "p95_s": quantile(latencies, 0.95)}
+            "p50_s": quantile(latencies, 0.5), "p95_s": quantile(latencies, 0.95),
+            "server_p50_s": quantile(server_side, 0.5),
+            "server_p95_s": quantile(server_side, 0.95),
+            "prompt_tokens": tokens["prompt"], "cached_tokens": tokens["cached"],
+            "cached_share": tokens["cached"] / tokens["prompt"] if tokens["prompt"] else 0.0}
 
 
 def _engine_backends(folder: Path) -> tuple[Path, dict[str, Any]]:
@@ -176,7 +200,8 @@ async def _levels(deployments: dict[int, tuple[list[str], Workload]],
 def _row(row: dict[str, Any]) -> str:
     return (f"{row['instances']:>9}  {row['clients']:>7}  {row['completed']:>4}/{row['runs']:<4}"
             f"  {row['runs_per_s']:>6.2f}  {row['p50_s']:>6.1f}  {row['p95_s']:>6.1f}"
-            f"  {row['failed']:>6}  {row['load_avg_1m']:>4.1f}")
+            f"  {row['server_p50_s']:>6.1f}  {row['server_p95_s']:>6.1f}"
+            f"  {row['failed']:>6}  {row['cached_share']:>6.0%}  {row['load_avg_1m']:>4.1f}")
 
 
 async def run_bench(quick: bool, out: Path, workload: Workload) -> dict[str, Any]:
@@ -190,7 +215,8 @@ async def run_bench(quick: bool, out: Path, workload: Workload) -> dict[str, Any
         env = {**os.environ, "AGENT_ROUTER_CONFIG": str(backends)}
         postgres, redis = local_postgres(state, durable=False), local_redis(state, durable=False)
         print(f"{'instances':>9}  {'clients':>7}  {'done':>9}  {'runs/s':>6}  {'p50 s':>6}"
-              f"  {'p95 s':>6}  {'failed':>6}  {'load':>4}", flush=True)
+              f"  {'p95 s':>6}  {'run50':>6}  {'run95':>6}  {'failed':>6}  {'cached':>6}"
+              f"  {'load':>4}", flush=True)
         with ExitStack() as stack:
             stack.enter_context(local_services([postgres, redis]))
             deployments = {}
