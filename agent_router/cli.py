@@ -100,6 +100,22 @@ def _cmd_serve_vllm(args: argparse.Namespace) -> int:
                  kv_cache_gb=args.kv_cache_gb, prepare_only=args.prepare)
 
 
+def _cmd_serve_api(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from serving.api.serve import ServeOptions, serve
+
+    if args.instances < 1:
+        raise AppError("--instances must be at least 1")
+    options = ServeOptions(
+        instances=args.instances, port=args.port, host=args.host,
+        config=Path(args.config) if args.config else None,
+        database_url=args.database_url or os.environ.get("DATABASE_URL") or None,
+        redis_url=args.redis_url or os.environ.get("REDIS_URL") or None,
+        python=args.python, prepare_only=args.prepare)
+    return serve(options, dict(os.environ))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agent-router", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +171,23 @@ def _add_servers(commands: Commands) -> None:
     vllm.add_argument("--prepare", action="store_true",
                       help="only install vLLM and convert the model; do not start it")
     vllm.set_defaults(run=_cmd_serve_vllm)
+    api = servers.add_parser(
+        "api", help="the graphs on Aegra: PostgreSQL, Redis, N instances (docs/deploy.md)")
+    api.add_argument("--instances", type=int, default=1,
+                     help="instances on one database and one queue (default 1)")
+    api.add_argument("--port", type=int, default=0,
+                     help="port of the first instance, the next ones count up (default: free)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--config", help="server config (default: langgraph.auth.json, which "
+                                      "requires keys when AGENT_ROUTER_API_KEYS is set)")
+    api.add_argument("--database-url", help="PostgreSQL to use (default: DATABASE_URL, else "
+                                            "a local one this command starts)")
+    api.add_argument("--redis-url", help="Redis to use (default: REDIS_URL, else a local one "
+                                         "this command starts)")
+    api.add_argument("--python", help="Python 3.12 for Aegra's virtualenv (default: found)")
+    api.add_argument("--prepare", action="store_true",
+                     help="only install Aegra's virtualenv; do not start anything")
+    api.set_defaults(run=_cmd_serve_api)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,9 @@ from tests import procs
 FAST_MODEL = "smollm2-135m"
 os.environ.setdefault("AGENT_ROUTER_MODEL", FAST_MODEL)
 
+# The session's Aegra stack (PostgreSQL + Redis), shared by tests/aegra and tests/engine.
+pytest_plugins = ("tests.aegra.fixtures",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     procs.install_signal_handlers()

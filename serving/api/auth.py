@@ -4,7 +4,8 @@ Served when the server's config names it (``langgraph.auth.json`` does:
 ``"auth": {"path": "./serving/api/auth.py:auth"}``). Keys come from
 ``AGENT_ROUTER_API_KEYS`` as ``user1:key1,user2:key2`` (read by
 ``backends.config.server_api_keys``). A request presents its key in the
-``x-api-key`` header or as ``Authorization: Bearer <key>``.
+``x-api-key`` header or as ``Authorization: Bearer <key>``. Both servers load this
+module: `langgraph dev` passes the headers as bytes, Aegra as strings; either works.
 
 When the variable is unset or empty, authentication is OFF: every request is
 let in as the user ``anonymous`` and nothing is tagged or filtered, exactly as
@@ -23,6 +24,7 @@ With keys set:
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph_sdk import Auth
@@ -47,16 +49,27 @@ def user_for_key(key: str | None, keys: dict[str, str]) -> str | None:
     return match
 
 
-def _presented_key(headers: dict[bytes, bytes]) -> str | None:
-    api_key = headers.get(b"x-api-key")
+def _header(headers: Mapping[bytes, bytes] | Mapping[str, str], name: str) -> str:
+    # langgraph-api hands the handler bytes; Aegra hands it decoded strings.
+    for key, value in headers.items():
+        text_key = key.decode("latin-1") if isinstance(key, bytes) else key
+        if text_key.lower() == name:
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return ""
+
+
+def _presented_key(headers: Mapping[bytes, bytes] | Mapping[str, str]) -> str | None:
+    api_key = _header(headers, "x-api-key").strip()
     if api_key:
-        return api_key.decode("latin-1").strip()
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        return api_key
+    scheme, _, token = _header(headers, "authorization").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 @auth.authenticate
-async def authenticate(headers: dict[bytes, bytes]) -> Auth.types.MinimalUserDict:
+async def authenticate(
+    headers: Mapping[bytes, bytes] | Mapping[str, str],
+) -> Auth.types.MinimalUserDict:
     """Return the user whose API key the request presents; raise 401 without a valid one."""
     keys = server_api_keys()
     if not keys:
@@ -122,7 +135,10 @@ async def own_store_namespace(
     """Refuse store access outside the namespace that starts with the user's name."""
     if not server_api_keys():
         return
-    namespace = tuple(value.get("namespace") or ())
+    # LangGraph names the namespace (or prefix) `namespace`; Aegra hands searches their
+    # `namespace_prefix` and namespace listings their `prefix`.
+    namespace = tuple(value.get("namespace") or value.get("namespace_prefix")
+                      or value.get("prefix") or ())
     if not namespace or namespace[0] != ctx.user.identity:
         raise Auth.exceptions.HTTPException(
             status_code=403, detail=f"store namespaces must start with {ctx.user.identity!r}")

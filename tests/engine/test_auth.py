@@ -1,13 +1,15 @@
-"""API-key auth on a real `langgraph dev` serving ``langgraph.auth.json``.
+"""API-key auth on a real server serving ``langgraph.auth.json``: `langgraph dev` and Aegra.
 
-One server runs for the module with ``AGENT_ROUTER_API_KEYS`` naming two users,
-from a scratch working directory so its ``.langgraph_api/`` state stays out of
-the repository. Through plain HTTP and langgraph-sdk these tests prove that a
-request without a key or with a wrong one is refused, that Studio's header does
-not bypass the keys, that a thread belongs to the user who made it (invisible to
-anyone else, for reading, searching and running), and that the built-in
-assistants stay visible to every user. The in-process tests cover auth being off
-when the variable is unset.
+One server runs for the module (parametrized over both servers) with
+``AGENT_ROUTER_API_KEYS`` naming two users: `langgraph dev` from a scratch working
+directory so its ``.langgraph_api/`` state stays out of the repository, Aegra on a
+database of its own, reading the repository's ``langgraph.auth.json`` itself. Through
+plain HTTP and langgraph-sdk these tests prove that a request without a key or with a
+wrong one is refused, that Studio's header does not bypass the keys, that a thread
+belongs to the user who made it (invisible to anyone else, for reading, searching and
+running), that a user's store namespace is closed to the others, and that the built-in
+assistants stay visible to every user. The in-process tests cover auth being off when
+the variable is unset, and both ways the servers hand the headers over.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
+from langgraph_sdk import Auth, get_client
+from langgraph_sdk.auth.types import StudioUser
 from langgraph_sdk.client import LangGraphClient
 
 from backends.config import server_api_keys
 from backends.errors import GraphConfigError
-from serving.api.auth import ANONYMOUS, authenticate, user_for_key
-from tests.engine.conftest import REPO_ROOT, DevServer, start_dev_server
+from serving.api.auth import ANONYMOUS, authenticate, own_store_namespace, user_for_key
+from tests.engine.conftest import REPO_ROOT, SERVER_KINDS, DevServer, differs_on_aegra, start_server
 
 KEYS = {"alice": "alice-key-1", "bob": "bob-key-2"}
 RUN_TIMEOUT_S = 300.0  # one short chat answer; generous for a loaded 2-core machine
@@ -45,15 +48,16 @@ def absolute_auth_config(directory: Path) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
-def auth_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    workdir = tmp_path_factory.mktemp("auth_server")
+@pytest.fixture(scope="module", params=SERVER_KINDS)
+def auth_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> Iterator[DevServer]:
+    workdir = tmp_path_factory.mktemp(f"auth_server_{request.param}")
     env = {"AGENT_ROUTER_API_KEYS": ",".join(f"{u}:{k}" for u, k in KEYS.items())}
     config = os.environ.get("AGENT_ROUTER_CONFIG", str(REPO_ROOT / "backends.toml"))
     if Path(config).is_file():
         env["AGENT_ROUTER_CONFIG"] = config
-    with start_dev_server(workdir / "server.log", cwd=workdir, env=env,
-                          config=str(absolute_auth_config(workdir))) as server:
+    with start_server(request.param, request, workdir / "server.log", cwd=workdir, env=env,
+                      config=str(absolute_auth_config(workdir))) as server:
         yield server
 
 
@@ -140,7 +144,7 @@ async def test_runs_on_a_thread_belong_to_its_owner(
         )
     assert isinstance(state, dict) and [m["type"] for m in state["messages"]] == ["human", "ai"]
     (run,) = await alice.runs.list(thread["thread_id"])
-    assert run["metadata"]["owner"] == "alice"
+    assert run["status"] == "success"
 
     with pytest.raises(httpx.HTTPStatusError) as listing:
         await bob.runs.list(thread["thread_id"])
@@ -150,12 +154,55 @@ async def test_runs_on_a_thread_belong_to_its_owner(
     assert [listing.value.response.status_code, running.value.response.status_code] == [404, 404]
 
 
+async def test_a_run_carries_its_owner_tag(
+    alice: LangGraphClient, auth_server: DevServer, request: pytest.FixtureRequest
+) -> None:
+    differs_on_aegra(request, auth_server, "a run has no metadata: neither the owner tag nor "
+                                           "metadata a client sends comes back")
+    thread = await alice.threads.create()
+
+    run = await alice.runs.create(thread["thread_id"], "chat", metadata={"purpose": "tag"},
+                                  input={"messages": [{"role": "user", "content": "Hi."}]},
+                                  context={"max_answer_tokens": 4})
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        await alice.runs.join(thread["thread_id"], run["run_id"])
+    fetched = await alice.runs.get(thread["thread_id"], run["run_id"])
+
+    assert fetched["metadata"]["owner"] == "alice" and fetched["metadata"]["purpose"] == "tag"
+
+
 async def test_built_in_assistants_are_visible_to_every_user(
     alice: LangGraphClient, bob: LangGraphClient
 ) -> None:
     for client in (alice, bob):
         graphs = {a["graph_id"] for a in await client.assistants.search(limit=100)}
         assert {"chat", "plan_execute", "router", "react_agent"} <= graphs
+
+
+async def test_a_users_store_namespace_is_closed_to_the_others(
+    alice: LangGraphClient, bob: LangGraphClient
+) -> None:
+    await alice.store.put_item(["alice", "notes"], "plan", {"text": "secret"})
+
+    mine = await alice.store.get_item(["alice", "notes"], "plan")
+    found = await alice.store.search_items(["alice"], limit=10)
+    refused = []
+    listed = await alice.store.list_namespaces(prefix=["alice"])
+    for attempt in (bob.store.get_item(["alice", "notes"], "plan"),
+                    bob.store.put_item(["alice", "notes"], "plan", {"text": "bob was here"}),
+                    bob.store.search_items(["alice"]),
+                    bob.store.list_namespaces(prefix=["alice"]),
+                    bob.store.delete_item(["alice", "notes"], "plan")):
+        with pytest.raises(httpx.HTTPStatusError) as caught:
+            await attempt
+        refused.append(caught.value.response.status_code)
+    await bob.store.put_item(["bob", "notes"], "plan", {"text": "his own"})
+
+    assert mine["value"] == {"text": "secret"}
+    assert [item["value"] for item in found["items"]] == [{"text": "secret"}]
+    assert refused == [403] * 5 and listed["namespaces"]
+    assert (await alice.store.get_item(["alice", "notes"], "plan"))["value"] == {"text": "secret"}
+    assert (await bob.store.get_item(["bob", "notes"], "plan"))["value"] == {"text": "his own"}
 
 
 async def test_keys_unset_means_auth_off() -> None:
@@ -173,7 +220,23 @@ async def test_keys_set_means_a_key_is_required() -> None:
     assert server_api_keys() == {"k1": "alice", "k:2": "bob"}
     assert (await authenticate({b"x-api-key": b"k:2"}))["identity"] == "bob"
     assert (await authenticate({b"authorization": b"Bearer k1"}))["identity"] == "alice"
+    # Aegra hands the handler decoded strings, with any capitalisation of the name.
+    assert (await authenticate({"x-api-key": "k:2"}))["identity"] == "bob"
+    assert (await authenticate({"Authorization": "Bearer k1"}))["identity"] == "alice"
     assert user_for_key("k", server_api_keys()) is None
+
+
+@pytest.mark.parametrize("key", ["namespace", "namespace_prefix", "prefix"])
+async def test_the_store_rule_reads_the_namespace_under_each_servers_key(key: str) -> None:
+    # langgraph-api names it `namespace`; Aegra `namespace_prefix` (search), `prefix` (list).
+    os.environ["AGENT_ROUTER_API_KEYS"] = "alice:k1"
+    ctx = Auth.types.AuthContext(user=StudioUser("alice"), permissions=[], resource="store",
+                                 action="search")
+
+    await own_store_namespace(ctx, {key: ["alice", "notes"]})
+    with pytest.raises(Auth.exceptions.HTTPException) as refused:
+        await own_store_namespace(ctx, {key: ["bob"]})
+    assert refused.value.status_code == 403
 
 
 @pytest.mark.parametrize("raw", ["alice", "alice:", ":k1", "alice:k1,bob:k1"])

@@ -1,13 +1,14 @@
-"""End to end: `langgraph dev`, started as `make dev` starts it, serves plan_execute.
+"""End to end: `langgraph dev` (as `make dev` starts it) and Aegra serve plan_execute.
 
-One real dev server (``dev_server`` in conftest.py: the command line from
-``agent_router.cli.dev_command``, with ``OFFLINE_ENV``) runs on a free 127.0.0.1
-port for the whole module; the embedded engine answers its model calls. Through
+One real server (``dev_server`` in conftest.py, parametrized over both servers: the
+command line from ``agent_router.cli.dev_command`` with ``OFFLINE_ENV``, or an Aegra
+instance on its own database) runs on a free 127.0.0.1 port for the whole module; the
+embedded engine answers its model calls. Through
 langgraph-sdk these tests prove that the graph is registered, that a stateless run
 returns the documented output, that a thread run streams each node's update and
 keeps the final state, that custom stream events reach the client, that a bad run
 context ends the run in an error rather than a hang, and that no node does blocking
-I/O on the server's event loop.
+I/O on the server's event loop (`langgraph dev` detects it; Aegra does not look).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
-from tests.engine.conftest import REPO_ROOT, DevServer
+from tests.engine.conftest import REPO_ROOT, DevServer, differs_on_aegra
 
 GRAPH_ID = "plan_execute"
 QUESTION = {"question": "What is 17 * 23?"}
@@ -100,11 +101,9 @@ async def test_custom_stream_carries_plan_ready(client: LangGraphClient) -> None
     assert plan_ready and plan_ready[0]["steps"], custom
 
 
-async def test_unknown_planner_backend_ends_the_run_in_error(
-    client: LangGraphClient, dev_server: DevServer
-) -> None:
+async def failed_run(client: LangGraphClient) -> tuple[dict[str, Any], list[Any]]:
+    """Run with a planner backend that does not exist; return the result and the runs."""
     thread = await client.threads.create()
-
     async with asyncio.timeout(RUN_TIMEOUT_S):
         result = await client.runs.wait(
             thread["thread_id"],
@@ -113,12 +112,29 @@ async def test_unknown_planner_backend_ends_the_run_in_error(
             context={"planner_backend": "nope"},
             raise_error=False,
         )
-    runs = await client.runs.list(thread["thread_id"])
+    return result, list(await client.runs.list(thread["thread_id"]))
 
-    assert isinstance(result, dict) and result["__error__"]["error"] == "GraphConfigError"
+
+async def test_unknown_planner_backend_ends_the_run_in_error(
+    client: LangGraphClient, dev_server: DevServer
+) -> None:
+    result, runs = await failed_run(client)
+
+    assert isinstance(result, dict) and "__error__" in result, result
     assert "planner_backend" in result["__error__"]["message"], "the client sees the cause"
     assert [run["status"] for run in runs] == ["error"]
     assert "planner_backend='nope' names no configured" in dev_server.log_text()
+
+
+async def test_a_failed_run_names_its_exception_class(
+    client: LangGraphClient, dev_server: DevServer, request: pytest.FixtureRequest
+) -> None:
+    differs_on_aegra(request, dev_server, "a failed run's __error__ says 'Error', not the "
+                                          "exception's class")
+
+    result, _ = await failed_run(client)
+
+    assert isinstance(result, dict) and result["__error__"]["error"] == "GraphConfigError"
 
 
 async def test_tool_approval_pauses_and_resumes_over_the_api(client: LangGraphClient) -> None:

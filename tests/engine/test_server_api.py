@@ -1,8 +1,9 @@
-"""End to end: the HTTP API of `langgraph dev` (assistants, threads, runs) over our graphs.
+"""End to end: the HTTP API (assistants, threads, runs, the store) of `langgraph dev` and Aegra.
 
-Every server here works in its own temporary directory (``isolated_project`` in
-conftest.py), so the state it keeps in ``.langgraph_api/`` never reaches the repository
-or the other test modules. Two servers run for the whole module:
+Each server fixture is parametrized over both servers (``SERVER_KINDS``). A `langgraph dev`
+works in its own temporary directory (``isolated_project`` in conftest.py), so the state
+it keeps in ``.langgraph_api/`` never reaches the repository or the other test modules; an
+Aegra instance gets a database of its own. Two servers run for the whole module:
 
 - ``api_server`` uses the repository's backends.toml, so the embedded engine answers (with
   a request timeout long enough for twenty runs queued on a loaded machine).
@@ -15,12 +16,15 @@ a time), so a hanging run does not block the others.
 
 Multitask strategies tested on one thread: ``reject`` (a second run is refused with
 409 while the first hangs) and ``enqueue`` (both run, in order). A restart test starts
-and stops two servers in one directory and finds the thread's state again.
+and stops two servers on one state (directory or database) and finds the thread again.
+What Aegra does not do (multitask strategies, webhooks, cancel with rollback, namespaces
+as given in the store) is marked xfail on Aegra with ``differs_on_aegra``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,14 +37,17 @@ from langgraph_sdk.client import LangGraphClient
 
 from tests.engine.conftest import (
     EMBEDDED_TIMEOUT_S,
+    SERVER_KINDS,
     DevServer,
+    differs_on_aegra,
     free_loopback_port,
     isolated_project,
     patient_backends,
-    start_dev_server,
+    server_starter,
+    start_server,
 )
 from tests.wire.config import vllm_at, write_backends
-from tests.wire.faulty import OPENAI_503, FaultyServer, hang, status
+from tests.wire.faulty import OPENAI_503, FaultyServer, hang, ok, status
 
 GRAPH_ID = "plan_execute"
 # Limits hold on a loaded 2-core machine, where the model can fall below 1 token/s.
@@ -49,6 +56,7 @@ FAILURE_TIMEOUT_S = 120.0  # a failing run must end well inside the SDK's 300 s 
 POLL_TIMEOUT_S = 120.0
 HANG_WAIT_S = 300.0  # beyond the embedded engine's 120 s timeout, so a stall shows as such
 HANG_S = 600.0
+WEBHOOK_WAIT_S = 60.0  # after the run has ended
 CONCURRENT_RUNS = 20
 
 
@@ -56,11 +64,13 @@ def question(text: str) -> dict[str, str]:
     return {"question": text}
 
 
-@pytest.fixture(scope="module")
-def api_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    project = tmp_path_factory.mktemp("api_project")
+@pytest.fixture(scope="module", params=SERVER_KINDS)
+def api_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+               request: pytest.FixtureRequest) -> Iterator[DevServer]:
+    project = tmp_path_factory.mktemp(f"api_project_{request.param}")
     env = isolated_project(project, patient_backends(project))
-    with start_dev_server(project / "server.log", cwd=project, env=env) as server:
+    with start_server(request.param, request, project / "server.log", cwd=project,
+                      env=env) as server:
         yield server
 
 
@@ -77,13 +87,20 @@ def unavailable_backend() -> Iterator[FaultyServer]:
 
 
 @pytest.fixture(scope="module")
+def webhook_receiver() -> Iterator[FaultyServer]:
+    with FaultyServer(default=ok({})) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=SERVER_KINDS)
 def faulty_server(
     model_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
     hanging_backend: FaultyServer,
     unavailable_backend: FaultyServer,
+    request: pytest.FixtureRequest,
 ) -> Iterator[DevServer]:
-    project = tmp_path_factory.mktemp("faulty_project")
+    project = tmp_path_factory.mktemp(f"faulty_project_{request.param}")
     # High breaker thresholds: every run must reach the servers, never skip them.
     backends = write_backends(project, {
         "embedded": {"kind": "embedded", "timeout_s": EMBEDDED_TIMEOUT_S},
@@ -96,8 +113,17 @@ def faulty_server(
     }, {"planner": ["embedded"], "drafter": ["embedded"], "answer": ["hanging"],
         "down": ["unavailable", "dead"]})
     env = isolated_project(project, backends)
-    with start_dev_server(project / "server.log", cwd=project, env=env) as server:
+    allow_loopback_webhooks(project / "langgraph.json")
+    with start_server(request.param, request, project / "server.log", cwd=project,
+                      env=env) as server:
         yield server
+
+
+def allow_loopback_webhooks(config: Path) -> None:
+    """Let `langgraph dev` call webhooks on 127.0.0.1 (it refuses loopback by default)."""
+    settings = json.loads(config.read_text())
+    settings["webhooks"] = {"url": {"disable_loopback": False}}
+    config.write_text(json.dumps(settings, indent=2))
 
 
 @pytest.fixture
@@ -204,6 +230,65 @@ async def test_messages_tuple_stream_carries_answer_tokens(client: LangGraphClie
     assert "".join(answer_tokens).strip()
 
 
+async def test_messages_stream_carries_the_answer_as_it_is_written(
+    client: LangGraphClient,
+) -> None:
+    stream = client.runs.stream(None, await assistant_id(client),
+                                input=question("What is 9 + 33?"), stream_mode="messages")
+    async with asyncio.timeout(RUN_TIMEOUT_S):
+        chunks = [chunk async for chunk in stream]
+
+    events = {chunk.event for chunk in chunks}
+    partial = [chunk.data for chunk in chunks if chunk.event == "messages/partial"]
+    assert "messages/metadata" in events and partial, sorted(events)
+    texts = [message["content"] for messages in partial for message in messages
+             if message.get("type") in ("AIMessageChunk", "ai") and message.get("content")]
+    assert texts and any(text.strip() for text in texts), partial[-3:]
+
+
+STORE_NAMESPACE = ["notes", "server_api"]
+
+
+async def test_store_keeps_searches_and_deletes_items(client: LangGraphClient) -> None:
+    await client.store.put_item(STORE_NAMESPACE, "k1", {"text": "first", "n": 1})
+    await client.store.put_item(STORE_NAMESPACE, "k2", {"text": "second", "n": 2})
+    await client.store.put_item(STORE_NAMESPACE, "k1", {"text": "changed", "n": 3})
+
+    item = await client.store.get_item(STORE_NAMESPACE, "k1")
+    found = await client.store.search_items(["notes"], filter={"n": 2})
+    everything = await client.store.search_items(["notes"], limit=10)
+    await client.store.delete_item(STORE_NAMESPACE, "k2")
+    after = await client.store.search_items(["notes"], limit=10)
+
+    assert item["key"] == "k1" and item["value"] == {"text": "changed", "n": 3}
+    assert [(i["key"], i["value"]["text"]) for i in found["items"]] == [("k2", "second")]
+    assert sorted(i["key"] for i in everything["items"]) == ["k1", "k2"]
+    assert [i["key"] for i in after["items"]] == ["k1"]
+
+
+async def test_a_missing_store_item_reads_as_none(
+    client: LangGraphClient, api_server: DevServer, request: pytest.FixtureRequest
+) -> None:
+    differs_on_aegra(request, api_server, "a missing store item is a 404, so the SDK raises "
+                                          "NotFoundError instead of returning None")
+
+    assert await client.store.get_item(["notes", "nowhere"], "missing") is None
+
+
+async def test_store_items_keep_the_namespace_they_were_put_in(
+    client: LangGraphClient, api_server: DevServer, request: pytest.FixtureRequest
+) -> None:
+    differs_on_aegra(request, api_server, "the store files every namespace under "
+                                          "('users', <user>) and returns it so")
+    await client.store.put_item(["profile"], "name", {"text": "Ada"})
+
+    item = await client.store.get_item(["profile"], "name")
+    namespaces = await client.store.list_namespaces(prefix=["profile"])
+
+    assert item["namespace"] == ["profile"]
+    assert namespaces["namespaces"] == [["profile"]]
+
+
 async def test_concurrent_runs_keep_their_own_threads(client: LangGraphClient) -> None:
     assistant = await assistant_id(client)
     numbers = range(101, 101 + CONCURRENT_RUNS)  # 101..120 and their sums 202..240 never clash
@@ -230,7 +315,11 @@ async def test_concurrent_runs_keep_their_own_threads(client: LangGraphClient) -
     assert own_numbers_seen >= CONCURRENT_RUNS // 2, "most plans compute their own sum"
 
 
-async def test_enqueued_runs_on_one_thread_run_in_order(client: LangGraphClient) -> None:
+async def test_enqueued_runs_on_one_thread_run_in_order(
+    client: LangGraphClient, api_server: DevServer, request: pytest.FixtureRequest
+) -> None:
+    differs_on_aegra(request, api_server, "multitask_strategy is recorded, not enforced: an "
+                                          "enqueued run starts at once, beside the first")
     assistant = await assistant_id(client)
     thread_id = (await client.threads.create())["thread_id"]
 
@@ -276,8 +365,11 @@ async def test_cancelling_a_hanging_run_interrupts_it_and_keeps_the_state(
 
 
 async def test_second_run_on_a_busy_thread_is_rejected(
-    faulty_client: LangGraphClient, hanging_backend: FaultyServer, faulty_server: DevServer
+    faulty_client: LangGraphClient, hanging_backend: FaultyServer, faulty_server: DevServer,
+    request: pytest.FixtureRequest,
 ) -> None:
+    differs_on_aegra(request, faulty_server, "multitask_strategy='reject' is recorded, not "
+                                             "enforced: the second run is accepted (no 409)")
     assistant = await assistant_id(faulty_client)
     thread_id = (await faulty_client.threads.create())["thread_id"]
     seen = len(hanging_backend.requests)
@@ -296,6 +388,56 @@ async def test_second_run_on_a_busy_thread_is_rejected(
 
     assert refused.value.response.status_code == 409, refused.value.response.text
     assert [(run["run_id"], run["status"]) for run in runs] == [(first["run_id"], "running")]
+
+
+async def test_a_finished_run_calls_its_webhook(
+    faulty_client: LangGraphClient, faulty_server: DevServer, webhook_receiver: FaultyServer,
+    request: pytest.FixtureRequest,
+) -> None:
+    differs_on_aegra(request, faulty_server, "runs ignore `webhook`: no call when they end")
+    thread_id = (await faulty_client.threads.create())["thread_id"]
+    seen = len(webhook_receiver.requests)
+
+    async with asyncio.timeout(FAILURE_TIMEOUT_S):
+        await faulty_client.runs.wait(
+            thread_id, await assistant_id(faulty_client), input=question("What is 3 + 3?"),
+            context={"planner_backend": "down"}, raise_error=False,
+            webhook=f"{webhook_receiver.base_url}/hook")
+    async with asyncio.timeout(WEBHOOK_WAIT_S):
+        while len(webhook_receiver.requests) == seen:  # sent after the run is stored
+            await asyncio.sleep(0.1)
+    [call] = webhook_receiver.requests[seen:]
+    [run] = await faulty_client.runs.list(thread_id)
+
+    assert (call.method, call.path) == ("POST", "/hook")
+    assert call.json()["run_id"] == run["run_id"] and call.json()["status"] == "error"
+
+
+async def test_cancelling_with_rollback_deletes_the_run_and_its_state(
+    faulty_client: LangGraphClient, hanging_backend: FaultyServer, faulty_server: DevServer,
+    request: pytest.FixtureRequest,
+) -> None:
+    differs_on_aegra(request, faulty_server, "cancel knows 'cancel' and 'interrupt' only; "
+                                             "action='rollback' is refused (422)")
+    thread_id = (await faulty_client.threads.create())["thread_id"]
+    seen = len(hanging_backend.requests)
+
+    run = await faulty_client.runs.create(thread_id, await assistant_id(faulty_client),
+                                          input=question("What is 5 * 5?"))
+    try:
+        await wait_until_hanging(faulty_client, run, hanging_backend, seen, faulty_server)
+        async with asyncio.timeout(POLL_TIMEOUT_S):
+            await faulty_client.runs.cancel(thread_id, run["run_id"], wait=True,
+                                            action="rollback")
+            while await faulty_client.runs.list(thread_id):  # deleted after the cancel returns
+                await asyncio.sleep(0.1)
+    finally:  # a server that refused the rollback still runs it
+        for left in await faulty_client.runs.list(thread_id):
+            if left["status"] in ("pending", "running"):
+                await faulty_client.runs.cancel(thread_id, left["run_id"], wait=True)
+    state = await faulty_client.threads.get_state(thread_id)
+
+    assert state["values"] == {} and state["next"] == [], state
 
 
 async def test_run_with_every_backend_down_fails_naming_them(
@@ -320,21 +462,23 @@ async def test_run_with_every_backend_down_fails_naming_them(
     assert len(unavailable_backend.requests) - seen == 2, "one retry of the 503, then on"
 
 
+@pytest.mark.parametrize("kind", SERVER_KINDS)
 async def test_thread_state_survives_a_server_restart(
-    model_path: Path, tmp_path: Path
+    model_path: Path, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
     env = isolated_project(tmp_path)
-    log = tmp_path / "server.log"
-    with start_dev_server(log, cwd=tmp_path, env=env) as first:
+    start = server_starter(kind, request, tmp_path / "server.log", cwd=tmp_path, env=env)
+    with start() as first:
         async with get_client(url=first.url) as sdk_client:
             thread_id = (await sdk_client.threads.create())["thread_id"]
             async with asyncio.timeout(RUN_TIMEOUT_S):
                 await sdk_client.runs.wait(thread_id, await assistant_id(sdk_client),
                                            input=question("What is 8 * 9?"))
             before = await sdk_client.threads.get_state(thread_id)
-    assert (tmp_path / ".langgraph_api").is_dir()
+    if kind == "langgraph-dev":
+        assert (tmp_path / ".langgraph_api").is_dir()
 
-    with start_dev_server(log, cwd=tmp_path, env=env) as second:
+    with start() as second:
         async with get_client(url=second.url) as sdk_client:
             after = await sdk_client.threads.get_state(thread_id)
             runs = await sdk_client.runs.list(thread_id)
