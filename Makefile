@@ -94,8 +94,8 @@ redis:
 	    --no-install-recommends redis-server >/dev/null; } \
 	  || echo "redis-server could not be installed: the Aegra tests will skip and say why"; fi
 
-# The graphs on Aegra (docs/deploy.md): its own Python 3.12 virtualenv, .venv-aegra, from
-# requirements-aegra.lock; then a local PostgreSQL and Redis, migrations, and the server.
+# The graphs on Aegra (docs/deploy.md): its own Python 3.12 virtualenv in the user cache
+# (<cache>/aegra-venv, or AGENT_ROUTER_AEGRA_VENV), from requirements-aegra.lock; then a local PostgreSQL and Redis, migrations, and the server.
 # INSTANCES=2 starts two instances on one database and one queue. `make test` runs the
 # Aegra tier (tests/aegra) and the server tests on Aegra; SKIP_AEGRA=1 skips them.
 aegra-env: $(VENV)/.installed model
@@ -148,4 +148,4 @@ dev: $(VENV)/.installed-dev model
 	$(BIN)/agent-router dev
 
 clean:
-	rm -rf $(VENV) .venv-aegra .langgraph_api .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .langgraph_api .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ one source of truth and no generated file (``AEGRA_CONFIG`` names the file).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ import httpx
 
 from backends.errors import EngineStartError
 from serving.api.children import Child, log_tail
+from serving.api.venv import project_root
 
 __all__ = ["AegraServer", "Deployment", "aegra_command", "migrate"]
 
@@ -60,9 +62,15 @@ class Deployment:
     settings: Mapping[str, str] = field(default_factory=dict)
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
-        """Return ``base`` plus the variables every instance and the migration need."""
+        """Return ``base`` plus the variables every instance and the migration need.
+
+        The checkout goes first on ``PYTHONPATH``: Aegra's virtualenv holds the project's
+        dependencies but not the project (``serving.api.venv``).
+        """
+        path = os.pathsep.join(p for p in (str(project_root()), base.get("PYTHONPATH")) if p)
         return {
             **base,
+            "PYTHONPATH": path,
             "AEGRA_CONFIG": str(self.config.resolve()),
             "DATABASE_URL": self.database_url,
             "REDIS_BROKER_ENABLED": "true",

@@ -3,7 +3,7 @@
 Run under the Python of Aegra's virtualenv (``serving.api.aegra.migrate`` does, and so
 do the systemd unit and the Compose file in ``deploy/``)::
 
-    .venv-aegra/bin/python -m serving.api.migrate
+    PYTHONPATH=<checkout> <aegra-venv>/bin/python -m serving.api.migrate
 
 with the instances' environment (``DATABASE_URL``, ``AEGRA_CONFIG``). It does three things:
 

@@ -162,7 +162,7 @@ def serve(options: ServeOptions, base_env: Mapping[str, str]) -> int:
         return 0
     python = ensure_venv(root, interpreter, say=_say)
     if options.prepare_only:
-        print(f"Aegra {AEGRA_VERSION} is installed in {venv_dir(root)}")
+        print(f"Aegra {AEGRA_VERSION} is installed in {venv_dir()}")
         return 0
     auth = _auth_line(config)
     state = cache_dir() / "aegra"

@@ -1,8 +1,9 @@
 """Aegra's own virtualenv: Python 3.12, installed from a hashed lock, the project on top.
 
 Aegra 0.7 and later need Python 3.12 (under 3.11 pip silently resolves Aegra 0.6), and
-the project stays on 3.11. So the server runs from ``.venv-aegra/`` in the checkout,
-next to ``.venv/``:
+the project stays on 3.11. So the server runs from a virtualenv of its own in the user
+cache, ``<cache>/aegra-venv`` (``AGENT_ROUTER_AEGRA_VENV`` puts it elsewhere, e.g. under
+``/opt`` for a service), as vLLM's does: every checkout on the machine shares it.
 
 * **Interpreter.** ``find_python`` takes the one given, else the first Python 3.12 among
   ``python3.12`` on ``PATH``, pyenv's versions and the usual system paths; each is asked
@@ -10,7 +11,9 @@ next to ``.venv/``:
 * **Packages.** ``requirements-aegra.lock`` pins, with sha256 hashes, the app's own
   requirements at the versions of ``requirements.lock`` plus ``aegra-api`` and
   ``aegra-cli`` (``AEGRA_VERSION``); ``make lock`` compiles it under Python 3.12. The
-  project itself goes in editable, without dependencies, as in ``.venv``.
+  project itself is not installed there: each server process gets the checkout on
+  ``PYTHONPATH`` (``serving.api.aegra.Deployment.environment``), so the code served is
+  the checkout's as it is now.
 * **Stamp.** A file in the venv records the lock's sha256 and the Python version;
   while both match, ``ensure_venv`` does nothing.
 """
@@ -20,12 +23,14 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from backends.config import cache_dir
 from backends.errors import EngineStartError
 
 __all__ = [
@@ -46,6 +51,7 @@ AEGRA_VERSION = "0.11.0"  # aegra-api and aegra-cli; requirements-aegra.in pins 
 PYTHON_VERSION = (3, 12)
 LOCK = "requirements-aegra.lock"
 STAMP = "agent-router-aegra.json"
+VENV_ENV = "AGENT_ROUTER_AEGRA_VENV"
 _SEARCHED = ("python3.12", "~/.pyenv/versions/3.12*/bin/python3.12",
              "/usr/local/bin/python3.12", "/usr/bin/python3.12")
 _VERSION_TIMEOUT_S = 60.0
@@ -68,9 +74,10 @@ def project_root() -> Path:
     return root
 
 
-def venv_dir(root: Path) -> Path:
-    """Return the folder of Aegra's virtualenv in the checkout ``root``."""
-    return root / ".venv-aegra"
+def venv_dir() -> Path:
+    """Return the folder of Aegra's virtualenv: ``AGENT_ROUTER_AEGRA_VENV``, else the cache's."""
+    configured = os.environ.get(VENV_ENV)
+    return Path(configured) if configured else cache_dir() / "aegra-venv"
 
 
 def venv_python(venv: Path) -> Path:
@@ -150,7 +157,7 @@ def venv_ready(venv: Path, lock: Path) -> bool:
 
 def ensure_venv(root: Path, python: Path, run: Runner = _run,
                 say: Callable[[str], None] = print) -> Path:
-    """Install Aegra and the project into ``root``'s Aegra virtualenv unless done.
+    """Install Aegra and the project's dependencies into Aegra's virtualenv unless done.
 
     Args:
         root: the checkout, holding ``requirements-aegra.lock``.
@@ -161,17 +168,17 @@ def ensure_venv(root: Path, python: Path, run: Runner = _run,
     Returns:
         The virtualenv's Python interpreter.
     """
-    venv, lock = venv_dir(root), root / LOCK
+    venv, lock = venv_dir(), root / LOCK
     if venv_ready(venv, lock):
         return venv_python(venv)
     (venv / STAMP).unlink(missing_ok=True)
-    say(f"installing aegra-api {AEGRA_VERSION} and the project into {venv} from {LOCK} "
+    say(f"installing aegra-api {AEGRA_VERSION} and the project's dependencies into {venv} "
+        f"from {LOCK} "
         "(about 550 MB; a minute or two)...")
     pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet",
            "--disable-pip-version-check"]
     steps = [[str(python), "-m", "venv", "--clear", str(venv)],
-             [*pip, "--require-hashes", "-r", str(lock)],
-             [*pip, "--no-deps", "-e", str(root)]]
+             [*pip, "--require-hashes", "-r", str(lock)]]
     for step in steps:
         try:
             run(step)

@@ -55,11 +55,11 @@ def aegra_python() -> Path:
     if reason:
         pytest.skip(reason)
     root = project_root()
-    if not venv_ready(venv_dir(root), root / LOCK):
-        pytest.fail(f"Aegra's virtualenv {venv_dir(root)} is missing or older than {LOCK}: "
+    if not venv_ready(venv_dir(), root / LOCK):
+        pytest.fail(f"Aegra's virtualenv {venv_dir()} is missing or older than {LOCK}: "
                     "run `make aegra-env` (make test does), or skip the Aegra tests with "
                     "make test SKIP_AEGRA=1", pytrace=False)
-    return venv_python(venv_dir(root))
+    return venv_python(venv_dir())
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from serving.api.venv import (
     LOCK,
     PYTHON_VERSION,
     STAMP,
+    VENV_ENV,
     ensure_venv,
     find_python,
     project_root,
@@ -82,7 +83,9 @@ def test_the_lock_is_compiled_for_python_312_with_the_pinned_aegra() -> None:
     assert {name: aegra.get(name) for name in app} == app, "the app's own pins, unchanged"
 
 
-def test_ensure_venv_installs_from_the_lock_once(tmp_path: Path) -> None:
+def test_ensure_venv_installs_from_the_lock_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VENV_ENV, str(tmp_path / "aegra-venv"))
     (tmp_path / LOCK).write_text("aegra-api==0.11.0 --hash=sha256:00\n")
     commands: list[list[str]] = []
 
@@ -95,16 +98,25 @@ def test_ensure_venv_installs_from_the_lock_once(tmp_path: Path) -> None:
     python = ensure_venv(tmp_path, Path("/usr/bin/python3.12"), run=run, say=lambda _: None)
     again = ensure_venv(tmp_path, Path("/usr/bin/python3.12"), run=run, say=lambda _: None)
 
-    assert python == again == venv_python(venv_dir(tmp_path))
-    assert [c[1:4] for c in commands] == [["-m", "venv", "--clear"], ["-m", "pip", "install"],
-                                          ["-m", "pip", "install"]]
+    assert python == again == venv_python(tmp_path / "aegra-venv")
+    assert [c[1:4] for c in commands] == [["-m", "venv", "--clear"], ["-m", "pip", "install"]]
     assert commands[1][-3:] == ["--require-hashes", "-r", str(tmp_path / LOCK)]
-    assert commands[2][-3:] == ["--no-deps", "-e", str(tmp_path)]
     (tmp_path / LOCK).write_text("aegra-api==0.11.1 --hash=sha256:01\n")
-    assert not venv_ready(venv_dir(tmp_path), tmp_path / LOCK), "a new lock installs again"
+    assert not venv_ready(venv_dir(), tmp_path / LOCK), "a new lock installs again"
 
 
-def test_a_failed_install_names_the_step_and_leaves_no_stamp(tmp_path: Path) -> None:
+def test_the_venv_lives_in_the_user_cache_unless_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VENV_ENV, raising=False)
+    monkeypatch.setenv("AGENT_ROUTER_CACHE", str(tmp_path / "cache"))
+    assert venv_dir() == tmp_path / "cache" / "aegra-venv"
+    monkeypatch.setenv(VENV_ENV, "/opt/agent-router/aegra-venv")
+    assert venv_dir() == Path("/opt/agent-router/aegra-venv")
+
+
+def test_a_failed_install_names_the_step_and_leaves_no_stamp(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VENV_ENV, str(tmp_path / "aegra-venv"))
     (tmp_path / LOCK).write_text("x\n")
 
     def run(command: list[str]) -> None:
@@ -113,16 +125,18 @@ def test_a_failed_install_names_the_step_and_leaves_no_stamp(tmp_path: Path) -> 
 
     with pytest.raises(EngineStartError, match="pip install.*no space left"):
         ensure_venv(tmp_path, Path("/usr/bin/python3.12"), run=run, say=lambda _: None)
-    assert not (venv_dir(tmp_path) / STAMP).exists()
+    assert not (venv_dir() / STAMP).exists()
 
 
 def test_every_instance_gets_the_shared_settings(tmp_path: Path) -> None:
     deployment = Deployment(tmp_path / "langgraph.json", "postgresql://db/x", "redis://r:1/0",
                             queue="blue", settings={"WORKER_COUNT": "1"})
 
-    env = deployment.environment({"PATH": "/bin", "DATABASE_URL": "postgresql://other"})
+    env = deployment.environment({"PATH": "/bin", "DATABASE_URL": "postgresql://other",
+                                  "PYTHONPATH": "/mine"})
 
     assert env["PATH"] == "/bin" and env["DATABASE_URL"] == "postgresql://db/x"
+    assert env["PYTHONPATH"] == f"{ROOT}{os.pathsep}/mine", "the checkout's code is served"
     assert env["AEGRA_CONFIG"] == str((tmp_path / "langgraph.json").resolve())
     assert (env["REDIS_BROKER_ENABLED"], env["REDIS_URL"]) == ("true", "redis://r:1/0")
     assert (env["WORKER_QUEUE_KEY"], env["REDIS_CHANNEL_PREFIX"]) == ("blue:jobs", "blue:run:")

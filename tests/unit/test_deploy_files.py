@@ -125,3 +125,8 @@ def test_systemd_units_run_migration_then_instances() -> None:
     assert int(instance["Service"]["TimeoutStopSec"]) > 30
     for service in (migrate, instance):
         assert service["Service"]["EnvironmentFile"] == "/etc/llm-agent-router/aegra.env"
+    for name in ("agent-router-migrate.service", "agent-router-aegra@.service"):
+        checkout = unit(name)["Service"]["WorkingDirectory"]
+        text = (DEPLOY / "systemd" / name).read_text()
+        assert f"\nEnvironment=PYTHONPATH={checkout}\n" in text, (
+            f"{name}: Aegra's venv holds no project code; the checkout must be on the path")
