@@ -26,12 +26,13 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from backends.config import cache_dir
 from backends.errors import EngineStartError
+from serving.virtualenv import Runner, run_command, run_steps
 
 __all__ = [
     "AEGRA_VERSION",
@@ -56,12 +57,6 @@ _SEARCHED = ("python3.12", "~/.pyenv/versions/3.12*/bin/python3.12",
              "/usr/local/bin/python3.12", "/usr/bin/python3.12")
 _VERSION_TIMEOUT_S = 60.0
 
-# Runs a command line (``subprocess.run`` with ``check=True``); replaced in unit tests.
-Runner = Callable[[Sequence[str]], Any]
-
-
-def _run(command: Sequence[str]) -> Any:
-    return subprocess.run(list(command), check=True)
 
 
 def project_root() -> Path:
@@ -155,7 +150,7 @@ def venv_ready(venv: Path, lock: Path) -> bool:
     return bool(stamp == _wanted_stamp(lock) and venv_python(venv).exists())
 
 
-def ensure_venv(root: Path, python: Path, run: Runner = _run,
+def ensure_venv(root: Path, python: Path, run: Runner = run_command,
                 say: Callable[[str], None] = print) -> Path:
     """Install Aegra and the project's dependencies into Aegra's virtualenv unless done.
 
@@ -179,12 +174,6 @@ def ensure_venv(root: Path, python: Path, run: Runner = _run,
            "--disable-pip-version-check"]
     steps = [[str(python), "-m", "venv", "--clear", str(venv)],
              [*pip, "--require-hashes", "-r", str(lock)]]
-    for step in steps:
-        try:
-            run(step)
-        except (subprocess.CalledProcessError, OSError) as exc:
-            raise EngineStartError(
-                f"setting up Aegra's virtualenv failed at `{' '.join(step[:6])} ...` ({exc}); "
-                f"see the output above, then retry (or delete {venv} to start afresh)") from exc
+    run_steps('Aegra', venv, steps, run)
     (venv / STAMP).write_text(json.dumps(_wanted_stamp(lock), indent=2) + "\n", encoding="utf-8")
     return venv_python(venv)

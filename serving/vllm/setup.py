@@ -24,13 +24,14 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from backends.config import cache_dir
 from backends.errors import EngineStartError
 from backends.model_file import check_gguf, resolve_model_path, sha256_file
+from serving.virtualenv import Runner, run_command, run_steps
 
 __all__ = [
     "CUDA_LINKED",
@@ -61,12 +62,6 @@ MANIFEST = "agent-router-manifest.json"
 CONVERTER = Path(__file__).with_name("convert.py")
 BASE_MEMORY_GB = 4.0  # API server + engine worker + float32 weights of a small model
 
-# Runs a command line (``subprocess.run`` with ``check=True``); replaced in unit tests.
-Runner = Callable[[Sequence[str]], Any]
-
-
-def _run(command: Sequence[str]) -> Any:
-    return subprocess.run(list(command), check=True)
 
 
 def venv_dir() -> Path:
@@ -147,7 +142,7 @@ def venv_ready(venv: Path) -> bool:
     return bool(stamp == _wanted_stamp() and venv_python(venv).exists())
 
 
-def ensure_venv(venv: Path, run: Runner = _run, say: Callable[[str], None] = print) -> Path:
+def ensure_venv(venv: Path, run: Runner = run_command, say: Callable[[str], None] = print) -> Path:
     """Install vLLM into its own virtualenv at ``venv`` unless done; return its Python."""
     python = venv_python(venv)
     if venv_ready(venv):
@@ -160,13 +155,7 @@ def ensure_venv(venv: Path, run: Runner = _run, say: Callable[[str], None] = pri
         [str(python), "-m", "pip", "uninstall", "--yes", "--disable-pip-version-check",
          *CUDA_LINKED],
     ]
-    for step in steps:
-        try:
-            run(step)
-        except (subprocess.CalledProcessError, OSError) as exc:
-            raise EngineStartError(
-                f"setting up vLLM's virtualenv failed at `{' '.join(step[:5])} ...` ({exc}); "
-                f"see the output above, then retry (or delete {venv} to start afresh)") from exc
+    run_steps('vLLM', venv, steps, run)
     (venv / STAMP).write_text(json.dumps(_wanted_stamp(), indent=2) + "\n", encoding="utf-8")
     return python
 
@@ -193,7 +182,7 @@ def verify_manifest(folder: Path, source_sha256: str) -> bool:
                for name, digest in files.items())
 
 
-def prepare_model(model: str | Path | None, python: Path, run: Runner = _run,
+def prepare_model(model: str | Path | None, python: Path, run: Runner = run_command,
                   say: Callable[[str], None] = print) -> Path:
     """Return an HF folder vLLM can load: ``model`` itself, or the GGUF converted.
 
