@@ -17,8 +17,28 @@ from backends.config import load_config
 from backends.errors import BackendUnavailable
 from backends.model_file import resolve_model_path
 from backends.settings import EmbeddedBackend
+from backends.validation import RouterConfig
 
-__all__ = ["check_backends"]
+__all__ = ["chains_used", "check_backends"]
+
+
+def chains_used(config: RouterConfig, fields: Sequence[str],
+                contexts: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """Return the members of each chain that ``fields`` name in ``contexts``.
+
+    A field left empty (``escalation_backend=""``: never escalate) names no chain.
+
+    Raises:
+        GraphConfigError: A context is invalid or names an unknown backend.
+    """
+    used: dict[str, list[str]] = {}
+    for context in contexts:
+        resolved = run_context(context)
+        for field in fields:
+            name = getattr(resolved, field)
+            if name:
+                used[name] = [cfg.name for cfg in config.chain(name, key=field)]
+    return used
 
 
 async def check_backends(fields: Sequence[str],
@@ -30,12 +50,7 @@ async def check_backends(fields: Sequence[str],
         BackendUnavailable: No backend of a chain is up.
     """
     config = load_config()
-    used: dict[str, list[str]] = {}
-    for context in contexts:
-        resolved = run_context(context)
-        for field in fields:
-            chain = config.chain(getattr(resolved, field), key=field)
-            used[getattr(resolved, field)] = [cfg.name for cfg in chain]
+    used = chains_used(config, fields, contexts)
     models: dict[str, Any] = {}
     for name, members in used.items():
         notes = []

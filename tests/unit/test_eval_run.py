@@ -198,6 +198,8 @@ def test_the_router_summary_counts_routes_escalations_latency_and_privacy():
 
 
 def test_a_router_eval_compares_with_a_pass_where_the_large_chain_answers_everything():
+    from backends.validation import parse_config
+    from evals.meta import chains_used
     from evals.run import EvalSettings, _passes
 
     passes = _passes(EvalSettings(graph="router", samples=(1,), escalation="large",
@@ -205,5 +207,9 @@ def test_a_router_eval_compares_with_a_pass_where_the_large_chain_answers_everyt
     [(label, _, ours), (other, _, always)] = passes
     assert label == "graph" and ours["escalation_backend"] == "large"
     assert other == "always large" and always["escalation_backend"] == ""
+    config = parse_config({"backends": {"embedded": {"kind": "embedded"}},
+                           "chains": {"large": ["embedded"]}}, source="test.toml")
+    used = chains_used(config, ["escalation_backend"], [ours, always])
+    assert set(used) == {"large"}, "an empty escalation_backend names no chain to check"
     assert {always[f] for f in ("router_backend", "chat_backend", "planner_backend",
                                 "drafter_backend", "answer_backend")} == {"large"}
