@@ -15,7 +15,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from agents.context import Context
 from backends.errors import GraphConfigError, InputError
-from tests.engine.conftest import REPO_ROOT
+from tests.engine.conftest import REPO_ROOT, DevServer
 
 RUN_TIMEOUT_S = 300.0
 HUGE = "What is 2 + 2? " * 14_000  # about 200 KB
@@ -58,13 +58,17 @@ def test_an_unknown_backend_names_the_key_but_not_the_servers_path():
     no_leak(str(refused.value))
 
 
-async def test_the_http_api_refuses_each_bad_input_and_keeps_serving(client: LangGraphClient):
+async def test_the_http_api_refuses_each_bad_input_and_keeps_serving(
+        client: LangGraphClient, dev_server: DevServer):
     thread = await client.threads.create()
     for graph_name, given, error, says in CASES:
         async with asyncio.timeout(RUN_TIMEOUT_S):
             result = await client.runs.wait(None, graph_name, input=given, raise_error=False)
-        assert result["__error__"]["error"] == error, (graph_name, result)
-        assert says in result["__error__"]["message"]
+        # Aegra 0.11 names every failed run's error "Error" (docs/server-api.md lists it);
+        # the message, which names the field, is the same on both servers.
+        if dev_server.kind != "aegra":
+            assert result["__error__"]["error"] == error, (graph_name, result)
+        assert says in result["__error__"]["message"], (graph_name, result)
         no_leak(result["__error__"]["message"])
     async with asyncio.timeout(RUN_TIMEOUT_S):
         unknown = await client.runs.wait(thread["thread_id"], "plan_execute",

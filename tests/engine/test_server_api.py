@@ -120,9 +120,9 @@ def faulty_server(
 
 
 def allow_loopback_webhooks(config: Path) -> None:
-    """Let `langgraph dev` call webhooks on 127.0.0.1 (it refuses loopback by default)."""
+    """Let `langgraph dev` call webhooks on http://127.0.0.1 (it refuses loopback by default)."""
     settings = json.loads(config.read_text())
-    settings["webhooks"] = {"url": {"disable_loopback": False}}
+    settings["webhooks"] = {"url": {"disable_loopback": False, "require_https": False}}
     config.write_text(json.dumps(settings, indent=2))
 
 
