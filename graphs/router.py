@@ -19,7 +19,7 @@ from agents.router import (
     answer_directly,
     check_answer,
     classify_request,
-    escalate,
+    make_escalate,
     make_run_tools,
     route_after_check,
     route_request,
@@ -36,7 +36,7 @@ def build_router() -> RouterBuilder:
     """Return the uncompiled router graph."""
     builder = StateGraph(RouterState, context_schema=Context, input_schema=RouterInput,
                          output_schema=RouterOutput)
-    run_tools = make_run_tools(plan_execute)
+    run_tools, escalate = make_run_tools(plan_execute), make_escalate(plan_execute)
     for node in (classify_request, answer_directly, run_tools, check_answer, escalate):
         builder.add_node(node.__name__, sync_and_async(node))
     builder.add_edge(START, "classify_request")

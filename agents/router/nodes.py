@@ -34,7 +34,7 @@ __all__ = [
     "answer_directly",
     "check_answer",
     "classify_request",
-    "escalate",
+    "make_escalate",
     "make_run_tools",
     "route_after_check",
     "route_request",
@@ -186,11 +186,34 @@ def route_after_check(state: RouterState) -> Literal["escalate", "__end__"]:
     return "escalate" if wanted and not state.get("escalated") else "__end__"
 
 
-async def escalate(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Answer again, once, on the escalation chain."""
-    context = _run_context(state, runtime)
-    answer, metric = await _chat_answer("escalate", state["decision"]["escalate_to"],
-                                        "escalation_backend", state, context)
-    get_stream_writer()({"event": "escalated", "backend": metric["backend"]})
-    return {"answer": answer, "escalated": True, "metrics": [metric],
-            "summary": summarize([*state.get("metrics", []), metric])}
+def make_escalate(
+    plan_execute: Runnable[Any, Any],
+) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+    """Return the ``escalate`` node, given the compiled plan-and-execute graph."""
+
+    async def escalate(
+        state: RouterState, runtime: Runtime[Context], config: RunnableConfig
+    ) -> dict[str, Any]:
+        """Answer again, once, on the escalation chain.
+
+        A tool request runs plan-and-execute again with every model call on that chain,
+        so the new answer still rests on tool results; a chat request is answered there
+        directly.
+        """
+        context = _run_context(state, runtime)
+        chain = state["decision"]["escalate_to"]
+        if state["decision"]["route"] == "tools":
+            larger = dataclasses.replace(context, planner_backend=chain,
+                                         drafter_backend=chain, answer_backend=chain)
+            result = await plan_execute.ainvoke({"question": state["request"]}, config,
+                                                context=larger)
+            answer, metrics = result["answer"], list(result["metrics"])
+        else:
+            answer, metric = await _chat_answer("escalate", chain, "escalation_backend",
+                                                state, context)
+            metrics = [metric]
+        get_stream_writer()({"event": "escalated", "backend": metrics[-1]["backend"]})
+        return {"answer": answer, "escalated": True, "metrics": metrics,
+                "summary": summarize([*state.get("metrics", []), *metrics])}
+
+    return escalate

@@ -66,6 +66,20 @@ async def test_a_rejected_answer_escalates_exactly_once(scripted):
     assert len(judge.requests) == 3, "route, complexity, one check: no loop after escalating"
 
 
+async def test_a_rejected_tool_answer_is_planned_again_on_the_larger_chain(scripted):
+    judge, lan = scripted(["tools", "no"])  # 'lan' has no reply: its calls fall back
+    state = await graph.ainvoke(
+        {"request": "What is 17 * 23?"},
+        context=Context(router_backend="judge", escalation_backend="mixed"))
+    assert state["decision"]["route"] == "tools" and state["escalated"] is True
+    nodes = [m["node"] for m in state["metrics"]]
+    assert "escalate" not in nodes, "a tool answer is not replaced by a chat answer"
+    first_answer = nodes.index("write_answer")
+    assert "write_plan" in nodes[first_answer:], "plan-and-execute ran again after the check"
+    assert lan.requests, "the second run's model calls went to the escalation chain first"
+    assert len(judge.requests) == 2, "route and one check: no check after escalating"
+
+
 async def test_complex_chat_goes_straight_to_the_larger_backend(scripted):
     judge, lan = scripted(["chat", "complex", "yes"], lan_replies=["a careful long answer"])
     state = await graph.ainvoke(
