@@ -201,7 +201,10 @@ def answer_pattern(sources: Sequence[str]) -> str:
     values |= {number.text.lstrip("-\u2212") for text in sources
                for number in stated_numbers(text)}
     # Longest first, so an alternation never stops at a value's prefix.
-    alternatives = "|".join(re.escape(v) for v in sorted(values, key=lambda v: (-len(v), v)))
+    # re.escape writes a space as "\\ ", an escape llama.cpp's grammar converter refuses
+    # (it then drops the whole pattern); a bare space means the same.
+    alternatives = "|".join(re.escape(v).replace("\\ ", " ")
+                            for v in sorted(values, key=lambda v: (-len(v), v)))
     text = r'[^0-9"\\{}()<>\n]'
     after = r'(?:[^0-9."\\{}()<>\n]|\.[^0-9"\\{}()<>\n])'
     if not alternatives:

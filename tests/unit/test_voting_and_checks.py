@@ -127,6 +127,13 @@ def test_the_repair_pattern_admits_only_the_results_values(text, allowed):
     assert bool(re.fullmatch(answer_pattern(["266"]), text)) is allowed
 
 
+def test_the_repair_pattern_writes_a_date_without_escaped_spaces():
+    pattern = answer_pattern(["Monday, 7 December 2026"])
+    assert "\\ " not in pattern, "llama.cpp's converter refuses an escaped space"
+    assert re.fullmatch(pattern, "It is 7 December 2026.")
+    assert not re.fullmatch(pattern, "It is 8 December 2026.")
+
+
 def test_answer_problems_name_what_is_wrong():
     results = [{"tool": "calculator", "args": {"expression": "38 * 7"}, "status": "ok",
                 "output": "266", "latency_ms": 0.0, "round": 0, "step": 0}]
