@@ -43,10 +43,10 @@ class ModelSource:
     @property
     def packages(self) -> str:
         """Return the wheels as a requirement list: ``a==1.0, b==1.0`` (ranges collapsed)."""
-        first, last = self.wheels[0], self.wheels[-1]
+        first = self.wheels[0]
         if len(self.wheels) > 2 and first.package.endswith("1"):
             return f"{first.package[:-1]}1..{len(self.wheels)}=={first.version}"
-        return ", ".join(f"{w.package}=={w.version}" for w in self.wheels) or last.package
+        return ", ".join(f"{w.package}=={w.version}" for w in self.wheels)
 
 
 def _chunks(prefix: str, version: str, sums: tuple[str, ...]) -> tuple[Wheel, ...]:
