@@ -6,7 +6,9 @@ reached the larger chain (routed there as complex, or escalated after the
 self-check said no), answer accuracy against a pass that sends everything to the
 larger chain, the router's own added latency (its classify and check calls) at
 p50 and p95, and sensitive requests that reached a backend not flagged local,
-which must be 0.
+which must be 0. A request labelled complex that may use no larger chain (none is
+configured, or it is sensitive and none is local) is expected to stay simple:
+complexity is only asked when there is somewhere to send a complex request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ def _label(route: str | None, complexity: str | None) -> str:
     return "tools" if route == "tools" else f"chat/{complexity or 'simple'}"
 
 
+def _no_larger_chain(record: dict[str, Any]) -> bool:
+    """Whether the router had no larger chain to offer this request (none configured,
+    or the request is sensitive and none is local): it then never weighs complexity,
+    and a request labelled complex rightly stays simple."""
+    return not record["decision"]["escalate_to"]
+
+
+def _wanted(record: dict[str, Any]) -> str:
+    if record["complexity"] == "complex" and _no_larger_chain(record):
+        return "chat/simple"
+    return _label(record["route"], record["complexity"])
+
+
 def _percentile(values: Sequence[float], share: float) -> float | None:
     if not values:
         return None
@@ -37,7 +52,7 @@ def router_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     confusion = {want: dict.fromkeys(LABELS, 0) for want in LABELS}
     for record in routed:
         got = _label(record["decision"]["route"], record["decision"]["complexity"])
-        confusion[_label(record["route"], record["complexity"])][got] += 1
+        confusion[_wanted(record)][got] += 1
     right = sum(confusion[label][label] for label in LABELS)
     larger = [r for r in routed if r["escalated"] or r["decision"]["complexity"] == "complex"]
     added = [float(r["router_ms"]) for r in routed]
@@ -46,6 +61,8 @@ def router_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "requests": len(records), "routed": len(routed),
         "route_accuracy_pct": round(100 * right / len(routed), 1) if routed else None,
         "confusion": confusion,
+        "complex_kept_simple": sum(r["complexity"] == "complex" and _no_larger_chain(r)
+                                   for r in routed),
         "escalated_after_check": sum(r["escalated"] for r in routed),
         "to_larger_pct": round(100 * len(larger) / len(routed), 1) if routed else None,
         "router_ms_p50": _percentile(added, 0.5), "router_ms_p95": _percentile(added, 0.95),
@@ -73,6 +90,9 @@ def router_markdown(runs: Sequence[dict[str, Any]]) -> list[str]:
     lines = ["## The router", "",
              f"Route accuracy {summary['route_accuracy_pct']}% of {summary['routed']} "
              "requests routed:", "", *_matrix(summary["confusion"]), "",
+             f"- labelled complex but with no larger chain they may use (none configured, or "
+             f"sensitive and none local), so expected simple: "
+             f"{summary.get('complex_kept_simple', 0)}",
              f"- reached the larger chain: {summary['to_larger_pct']}% (routed there as "
              f"complex, or escalated after the self-check; {summary['escalated_after_check']} "
              "escalated after the check)",

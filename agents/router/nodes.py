@@ -181,8 +181,14 @@ async def check_answer(state: RouterState, runtime: Runtime[Context]) -> dict[st
 
 
 def route_after_check(state: RouterState) -> Literal["escalate", "__end__"]:
-    """Escalate once when the check said no and a larger backend can take the request."""
-    wanted = state["verdict"] == "no" and bool(state["decision"]["escalate_to"])
+    """Escalate once when the check said no and a larger backend can take the request.
+
+    A complex chat request was already answered on the larger backend: asking it
+    again would be a retry billed as an escalation, so its answer stands.
+    """
+    decision = state["decision"]
+    wanted = (state["verdict"] == "no" and bool(decision["escalate_to"])
+              and decision["complexity"] != "complex")
     return "escalate" if wanted and not state.get("escalated") else "__end__"
 
 

@@ -92,6 +92,17 @@ async def test_complex_chat_goes_straight_to_the_larger_backend(scripted):
     assert "escalated" not in state
 
 
+async def test_a_rejected_complex_answer_is_not_asked_again_of_the_same_backend(scripted):
+    judge, lan = scripted(["chat", "complex", "no"],
+                          lan_replies=["a careful long answer", "a second answer"])
+    state = await graph.ainvoke(
+        {"request": "Design a sharding scheme for our orders table."},
+        context=Context(router_backend="judge", escalation_backend="lan"))
+    assert state["verdict"] == "no" and "escalated" not in state
+    assert state["answer"] == "a careful long answer"
+    assert len(lan.requests) == 1, "the larger backend answered once: nowhere larger to go"
+
+
 async def test_no_escalation_without_a_larger_backend(scripted):
     scripted(["chat", "no"])
     state = await graph.ainvoke({"request": "Hi"}, context=Context(router_backend="judge"))

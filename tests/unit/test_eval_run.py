@@ -173,9 +173,10 @@ def test_the_recorded_commit_says_when_the_run_measured_uncommitted_code(tmp_pat
 
 
 def routed(route, complexity, decided, decided_complexity="simple", *, sensitive=False,
-           escalated=False, remote=(), router_ms=100.0):
+           escalated=False, remote=(), router_ms=100.0, escalate_to="large"):
     return {"route": route, "complexity": complexity, "sensitive": sensitive,
-            "decision": {"route": decided, "complexity": decided_complexity},
+            "decision": {"route": decided, "complexity": decided_complexity,
+                         "escalate_to": escalate_to},
             "escalated": escalated, "remote_backends": list(remote), "router_ms": router_ms,
             "latency_s": 1.0}
 
@@ -195,6 +196,17 @@ def test_the_router_summary_counts_routes_escalations_latency_and_privacy():
     assert summary["to_larger_pct"] == 50.0 and summary["escalated_after_check"] == 1
     assert (summary["router_ms_p50"], summary["router_ms_p95"]) == (70.0, 400.0)
     assert (summary["sensitive"], summary["sensitive_left_local"]) == (1, 1)
+
+
+def test_a_complex_request_with_no_larger_chain_it_may_use_is_right_to_stay_simple():
+    from evals.router_report import router_summary
+
+    kept_local = routed("chat", "complex", "chat", sensitive=True, escalate_to="")
+    could_go = routed("chat", "complex", "chat")
+    summary = router_summary([kept_local, could_go])
+    assert summary["confusion"]["chat/simple"]["chat/simple"] == 1
+    assert summary["confusion"]["chat/complex"]["chat/simple"] == 1
+    assert summary["route_accuracy_pct"] == 50.0 and summary["complex_kept_simple"] == 1
 
 
 def test_a_router_eval_compares_with_a_pass_where_the_large_chain_answers_everything():
