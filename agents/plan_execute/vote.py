@@ -77,14 +77,15 @@ def vote(candidates: Sequence[Candidate],
     """Pick the candidate whose results most samples agree on.
 
     Only candidates whose every step succeeded vote, with one vote per sample that
-    drew them. Ties go to the outcome drawn first (with greedy decoding first,
-    that is the model's own best guess). With no usable candidate, the first one
-    drawn wins with no votes.
+    drew them; a plan with no steps (no tool needed) is one such outcome, as
+    ``route_steps`` counts it usable. Ties go to the outcome drawn first (with
+    greedy decoding first, that is the model's own best guess). With no usable
+    candidate, the first one drawn wins with no votes.
     """
     tally: dict[tuple[str, ...], list[int]] = {}
     for index, candidate in enumerate(candidates):
         steps = [results.get(step) for step in candidate["steps"]]
-        if not steps or any(r is None or r["status"] != "ok" for r in steps):
+        if any(r is None or r["status"] != "ok" for r in steps):
             continue
         outcome = _outcome([str(r["output"]) for r in steps if r is not None])
         tally.setdefault(outcome, []).append(index)

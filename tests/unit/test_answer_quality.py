@@ -162,6 +162,18 @@ async def test_k_samples_come_from_one_request_with_n_where_the_engine_has_it(se
     assert ready["samples"] == 3 and ready["distinct"] == 3
 
 
+async def test_when_most_samples_need_no_tool_the_answer_rests_on_no_calculation(servers):
+    s = servers([ok(choices(plan_text(), plan_text("299792 * 1000"), plan_text()))],
+                [ok(chat_completion("Paris is the capital of France."))])
+    state = await graph.ainvoke({"question": "What is the capital of France?"},
+                                context=whole(plan_samples=3))
+    assert state["vote"]["votes"] == 2 and state["vote"]["outcomes"] == 2
+    assert state["candidates"][state["vote"]["winner"]]["steps"] == []
+    [request] = s["answer"].requests
+    assert b"299792000" not in request.body, "the lone calculation's result is not shown"
+    assert state["answer"] == "Paris is the capital of France."
+
+
 async def test_k_samples_are_concurrent_seeded_requests_elsewhere(servers):
     s = servers([ok(chat_completion(plan_text("38 * 7")))] * 2
                 + [ok(chat_completion(plan_text("38 + 7")))],

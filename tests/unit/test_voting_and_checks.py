@@ -64,6 +64,14 @@ def test_failed_candidates_do_not_vote():
     assert outcome["winner"] == 1 and outcome["usable"] == 1 and outcome["votes"] == 1
 
 
+def test_samples_that_need_no_tool_outvote_a_lone_calculation():
+    # Four of five samples planned no step (a fact or a chat request); one computed.
+    candidates = [{"steps": [], "samples": [0, 1, 3, 4]}, {"steps": [0], "samples": [2]}]
+    outcome = vote(candidates, {0: ok("42")})
+    assert outcome["winner"] == 0 and outcome["votes"] == 4 and outcome["margin"] == 3
+    assert outcome["usable"] == 5 and outcome["outcomes"] == 2
+
+
 def test_no_usable_candidate_gives_a_vote_with_no_votes():
     outcome = vote([{"steps": [0], "samples": [0]}], {0: {"status": "error", "output": "x"}})
     assert outcome == {"winner": 0, "votes": 0, "margin": 0, "samples": 1, "outcomes": 0,
