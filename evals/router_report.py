@@ -26,17 +26,16 @@ def _label(route: str | None, complexity: str | None) -> str:
     return "tools" if route == "tools" else f"chat/{complexity or 'simple'}"
 
 
-def _no_larger_chain(record: dict[str, Any]) -> bool:
-    """Whether the router had no larger chain to offer this request (none configured,
-    or the request is sensitive and none is local): it then never weighs complexity,
-    and a request labelled complex rightly stays simple."""
-    return not record["decision"]["escalate_to"]
+def _kept_simple(record: dict[str, Any]) -> bool:
+    """Whether a request labelled complex had no larger chain it may use (none
+    configured, or it is sensitive and none is local): the router then never weighs
+    complexity, and the request rightly stays simple."""
+    return record["complexity"] == "complex" and not record["decision"]["escalate_to"]
 
 
 def _wanted(record: dict[str, Any]) -> str:
-    if record["complexity"] == "complex" and _no_larger_chain(record):
-        return "chat/simple"
-    return _label(record["route"], record["complexity"])
+    return "chat/simple" if _kept_simple(record) else _label(record["route"],
+                                                             record["complexity"])
 
 
 def _percentile(values: Sequence[float], share: float) -> float | None:
@@ -61,8 +60,7 @@ def router_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "requests": len(records), "routed": len(routed),
         "route_accuracy_pct": round(100 * right / len(routed), 1) if routed else None,
         "confusion": confusion,
-        "complex_kept_simple": sum(r["complexity"] == "complex" and _no_larger_chain(r)
-                                   for r in routed),
+        "complex_kept_simple": sum(_kept_simple(r) for r in routed),
         "escalated_after_check": sum(r["escalated"] for r in routed),
         "to_larger_pct": round(100 * len(larger) / len(routed), 1) if routed else None,
         "router_ms_p50": _percentile(added, 0.5), "router_ms_p95": _percentile(added, 0.95),

@@ -7,6 +7,7 @@ their reducer; nodes return new lists, never mutate the ones they were given.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, NotRequired
 
 # Pydantic (and so LangGraph's schema export) needs typing_extensions' TypedDict on 3.11.
@@ -28,6 +29,7 @@ __all__ = [
     "Vote",
     "describe_problem",
     "plan_round",
+    "ran_cleanly",
     "planned_steps",
     "round_results",
 ]
@@ -143,3 +145,12 @@ def round_results(state: PlanExecuteState) -> dict[int, StepResult]:
     """Return the current round's results by step index."""
     current = plan_round(state)
     return {r["step"]: r for r in state.get("tool_results", []) if r["round"] == current}
+
+
+def ran_cleanly(candidate: Candidate, results: Mapping[int, Mapping[str, object]]) -> bool:
+    """Whether every step of a candidate plan has run and succeeded.
+
+    A plan with no steps (no tool needed) qualifies: it is usable, and it votes.
+    """
+    return all(step in results and results[step]["status"] == "ok"
+               for step in candidate["steps"])

@@ -28,6 +28,7 @@ from agents.plan_execute.state import (
     StepResult,
     plan_round,
     planned_steps,
+    ran_cleanly,
     round_results,
 )
 from backends.base import JsonSchema
@@ -71,10 +72,9 @@ def route_steps(
 
 
 def _usable(state: PlanExecuteState) -> bool:
-    # A plan with no steps (no tool needed) is usable too; no candidate at all is not.
+    # No candidate at all is not usable; one with no steps is (``ran_cleanly``).
     results = round_results(state)
-    return any(all(results[i]["status"] == "ok" for i in c["steps"])
-               for c in state.get("candidates", []))
+    return any(ran_cleanly(c, results) for c in state.get("candidates", []))
 
 
 async def _draft_args(step: PlanStep, inputs: list[StepResult],

@@ -16,7 +16,13 @@ from langgraph.config import get_stream_writer
 
 from agents.answer_check import key_value
 from agents.metrics import NodeMetric, Vote
-from agents.plan_execute.state import Candidate, PlanExecuteState, plan_round, round_results
+from agents.plan_execute.state import (
+    Candidate,
+    PlanExecuteState,
+    plan_round,
+    ran_cleanly,
+    round_results,
+)
 
 __all__ = ["choose_result", "join_parts", "merge_plans", "vote"]
 
@@ -76,18 +82,16 @@ def vote(candidates: Sequence[Candidate],
          results: Mapping[int, Mapping[str, Any]]) -> Vote:
     """Pick the candidate whose results most samples agree on.
 
-    Only candidates whose every step succeeded vote, with one vote per sample that
-    drew them; a plan with no steps (no tool needed) is one such outcome, as
-    ``route_steps`` counts it usable. Ties go to the outcome drawn first (with
+    Only candidates that ran cleanly vote (``ran_cleanly``: a plan with no steps
+    does too), with one vote per sample that drew them. Ties go to the outcome drawn first (with
     greedy decoding first, that is the model's own best guess). With no usable
     candidate, the first one drawn wins with no votes.
     """
     tally: dict[tuple[str, ...], list[int]] = {}
     for index, candidate in enumerate(candidates):
-        steps = [results.get(step) for step in candidate["steps"]]
-        if any(r is None or r["status"] != "ok" for r in steps):
+        if not ran_cleanly(candidate, results):
             continue
-        outcome = _outcome([str(r["output"]) for r in steps if r is not None])
+        outcome = _outcome([str(results[step]["output"]) for step in candidate["steps"]])
         tally.setdefault(outcome, []).append(index)
     total = sum(len(c["samples"]) for c in candidates)
     if not tally:
