@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from agents.plan_execute.prompts import (
     ANSWER_EXAMPLE,
+    KNOWLEDGE_ANSWER_EXAMPLE,
     PLANNER_EXAMPLES,
     PLANNER_EXTRA_EXAMPLES,
     SPLIT_EXAMPLES,
@@ -49,7 +50,8 @@ def prompt_examples() -> list[tuple[str, str]]:
                                                         *PLANNER_EXTRA_EXAMPLES)]
     for message, parts in SPLIT_EXAMPLES:
         found += [("splitter", message), *(("splitter", part) for part in parts)]
-    found += [("answer", match) for match in _ANSWER_QUESTION.findall(ANSWER_EXAMPLE[0])]
+    found += [("answer", match) for example in (ANSWER_EXAMPLE, KNOWLEDGE_ANSWER_EXAMPLE)
+              for match in _ANSWER_QUESTION.findall(example[0])]
     found += [("react", example[0]) for example in REACT_EXAMPLES]
     found += [("router", request) for request, _ in (*ROUTER_EXAMPLES, *COMPLEXITY_EXAMPLES)]
     return found

@@ -29,7 +29,14 @@ from agents.answer_check import (
 from agents.context import Context, run_context
 from agents.llm import call_model
 from agents.metrics import NodeMetric, failed_call, summarize
-from agents.plan_execute.prompts import ANSWER_EXAMPLE, ANSWER_SYSTEM, answer_request, fact_line
+from agents.plan_execute.prompts import (
+    ANSWER_EXAMPLE,
+    ANSWER_SYSTEM,
+    KNOWLEDGE_ANSWER_EXAMPLE,
+    KNOWLEDGE_ANSWER_SYSTEM,
+    answer_request,
+    fact_line,
+)
 from agents.plan_execute.state import PlanExecuteState, PlanProblem, StepResult, round_results
 from backends.base import JsonSchema
 from backends.errors import ContextTooLong, ReplyCutOff
@@ -178,11 +185,15 @@ async def _write(question: str, results: list[StepResult], context: Context
                  ) -> tuple[str, list[NodeMetric]] | str:
     """Return the checked answer and its metrics, or why no model could write one."""
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
-    example_question, example_answer = ANSWER_EXAMPLE
-    messages = [SystemMessage(ANSWER_SYSTEM), HumanMessage(example_question),
+    system, (example_question, example_answer) = (
+        (ANSWER_SYSTEM, ANSWER_EXAMPLE) if results
+        else (KNOWLEDGE_ANSWER_SYSTEM, KNOWLEDGE_ANSWER_EXAMPLE))
+    messages = [SystemMessage(system), HumanMessage(example_question),
                 AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
+    # A reply from what the model knows may need more than a line (a note, a list).
     params = GenerationParams(temperature=context.temperature,
-                              max_tokens=context.max_answer_tokens, stop=ANSWER_STOP)
+                              max_tokens=context.max_answer_tokens,
+                              stop=ANSWER_STOP if results else None)
     try:
         reply, metric = await call_model(
             "write_answer", chain=context.answer_backend, key="answer_backend",

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from agents.context import Context
-from agents.plan_execute.prompts import SPLIT_SYSTEM, plan_request
+from agents.plan_execute.prompts import (
+    ANSWER_SYSTEM,
+    KNOWLEDGE_ANSWER_SYSTEM,
+    SPLIT_SYSTEM,
+    plan_request,
+)
 from agents.plan_execute.state import describe_problem
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
@@ -215,12 +220,23 @@ async def test_the_planner_sees_the_closest_examples_after_a_byte_stable_system_
 
 
 async def test_a_plan_with_no_steps_is_answered_from_the_model(servers):
-    servers([ok(chat_completion('{"steps": []}'))],
-            [ok(chat_completion("Paris is the capital of France."))])
+    s = servers([ok(chat_completion('{"steps": []}')), ok(chat_completion(plan_text("6 * 7")))],
+                [ok(chat_completion("Paris is the capital of France.")),
+                 ok(chat_completion("6 * 7 is 42."))])
     state = await graph.ainvoke({"question": "What is the capital of France?"}, context=whole())
     assert state["answer"] == "Paris is the capital of France."
     assert state["tool_results"] == [] and state["round"] == 0
     assert answer_metric(state)["answer_check"] == "passed"
+    await graph.ainvoke({"question": "What is 6 * 7?"}, context=whole())
+    # Asked from what it knows, not "from the facts the tools found" with none shown.
+    knowledge_request, facts_request = [r.json() for r in s["answer"].requests]
+    from_knowledge, from_facts = knowledge_request["messages"], facts_request["messages"]
+    assert from_knowledge[0]["content"] == KNOWLEDGE_ANSWER_SYSTEM
+    assert "Facts:" not in from_knowledge[-1]["content"]
+    assert from_facts[0]["content"] == ANSWER_SYSTEM
+    assert "- 6 * 7 = 42" in from_facts[-1]["content"]
+    # A note or a list takes more than one line; a sentence about results does not.
+    assert "stop" not in knowledge_request and facts_request["stop"] == ["\n"]
 
 
 async def test_a_react_action_cut_at_its_token_limit_ends_the_run_with_an_answer(servers):

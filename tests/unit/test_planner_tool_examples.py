@@ -23,9 +23,8 @@ def examples_of(tool: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("operation", get_args(Operation))
-def test_every_calendar_operation_has_one_single_step_example(operation: str) -> None:
-    shown = [q for q, args in examples_of("calendar") if args["operation"] == operation]
-    assert len(shown) == 1, shown
+def test_every_calendar_operation_has_a_single_step_example(operation: str) -> None:
+    assert [q for q, args in examples_of("calendar") if args["operation"] == operation]
 
 
 @pytest.mark.parametrize("family", NEW_FAMILIES)

@@ -101,6 +101,16 @@ def test_the_examples_shown_are_the_ones_most_like_the_question_closest_last():
     assert nearest_examples("What weekday was it 12 days ago?", ALL, 2) == dated
 
 
+def test_a_request_for_writing_or_explaining_is_shown_plans_without_tools():
+    # Sharing no words with any tool example, it would otherwise get the pool's first ones.
+    for request in ("Explain how a bicycle stays upright.",
+                    "Write a short note inviting my team to lunch."):
+        shown = nearest_examples(request, ALL, 3)
+        assert shown and all(steps == () for _, steps in shown), request
+    dated = nearest_examples("What is the weekday of 2031-01-17?", ALL, 2)
+    assert _tools_of(dated[-1]) == ["calendar"]
+
+
 def test_examples_use_only_enabled_tools_and_count_zero_shows_none():
     only_calc = nearest_examples("Convert 5 miles to kilometres.", ("calculator",), 8)
     assert only_calc and all(set(_tools_of(e)) <= {"calculator"} for e in only_calc)
