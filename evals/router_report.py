@@ -34,8 +34,9 @@ def _kept_simple(record: dict[str, Any]) -> bool:
 
 
 def _wanted(record: dict[str, Any]) -> str:
-    return "chat/simple" if _kept_simple(record) else _label(record["route"],
-                                                             record["complexity"])
+    if _kept_simple(record):
+        return "chat/simple"
+    return _label(record["route"], record["complexity"])
 
 
 def _percentile(values: Sequence[float], share: float) -> float | None:

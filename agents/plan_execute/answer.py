@@ -185,15 +185,15 @@ async def _write(question: str, results: list[StepResult], context: Context
                  ) -> tuple[str, list[NodeMetric]] | str:
     """Return the checked answer and its metrics, or why no model could write one."""
     rendered = [(r["tool"], r["args"], r["status"], r["output"]) for r in results]
-    system, (example_question, example_answer) = (
-        (ANSWER_SYSTEM, ANSWER_EXAMPLE) if results
-        else (KNOWLEDGE_ANSWER_SYSTEM, KNOWLEDGE_ANSWER_EXAMPLE))
+    # With results, one sentence about them, stopped at the line end; without, a reply
+    # from what the model knows, which may need more than a line (a note, a list).
+    system, (example_question, example_answer), stop = (
+        (ANSWER_SYSTEM, ANSWER_EXAMPLE, ANSWER_STOP) if results
+        else (KNOWLEDGE_ANSWER_SYSTEM, KNOWLEDGE_ANSWER_EXAMPLE, None))
     messages = [SystemMessage(system), HumanMessage(example_question),
                 AIMessage(example_answer), HumanMessage(answer_request(question, rendered))]
-    # A reply from what the model knows may need more than a line (a note, a list).
     params = GenerationParams(temperature=context.temperature,
-                              max_tokens=context.max_answer_tokens,
-                              stop=ANSWER_STOP if results else None)
+                              max_tokens=context.max_answer_tokens, stop=stop)
     try:
         reply, metric = await call_model(
             "write_answer", chain=context.answer_backend, key="answer_backend",

@@ -107,6 +107,9 @@ def test_a_request_for_writing_or_explaining_is_shown_plans_without_tools():
                     "Write a short note inviting my team to lunch."):
         shown = nearest_examples(request, ALL, 3)
         assert shown and all(steps == () for _, steps in shown), request
+
+
+def test_a_written_out_date_is_shown_a_calendar_plan_closest():
     dated = nearest_examples("What is the weekday of 2031-01-17?", ALL, 2)
     assert _tools_of(dated[-1]) == ["calendar"]
 
