@@ -144,6 +144,13 @@ class UnitArgs(ToolArgs):
 
 
 async def _unit_convert(value: float, from_unit: str, to_unit: str) -> str:
+    if find_unit(from_unit, to_unit).symbol == find_unit(to_unit, from_unit).symbol:
+        # "180 °F to Fahrenheit" is a plan that copied the wrong unit, not a conversion.
+        raise ToolArgumentError(
+            f"from_unit {from_unit!r} and to_unit {to_unit!r} are the same unit: from_unit "
+            "is the unit the value is given in, to_unit the one asked for",
+            tool=_TOOL,
+        )
     return describe_conversion(value, from_unit, to_unit)
 
 

@@ -37,7 +37,13 @@ from agents.plan_execute.prompts import (
     answer_request,
     fact_line,
 )
-from agents.plan_execute.state import PlanExecuteState, PlanProblem, StepResult, round_results
+from agents.plan_execute.state import (
+    PlanExecuteState,
+    PlanProblem,
+    StepResult,
+    plan_round,
+    round_results,
+)
 from backends.base import JsonSchema
 from backends.errors import ContextTooLong, ReplyCutOff
 from backends.settings import GenerationParams
@@ -120,6 +126,8 @@ def no_plan_answer(problems: Sequence[PlanProblem]) -> str:
         why = "its replies were cut off at their token limit"
     elif "invalid" in kinds:
         why = "its replies were not valid plans"
+    elif "repeated" in kinds:
+        why = "it could only repeat a plan that failed"
     else:
         why = "its plans could not be run"
     return f"I could not answer this: the model gave no usable plan ({why})."
@@ -169,6 +177,11 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     results = [result for _, result in _chosen(state)]
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
+        # A replan that gave nothing: what the last plan met is still worth saying.
+        earlier = [r for r in state.get("tool_results", [])
+                   if r["round"] == plan_round(state) - 1 and r["status"] == "error"]
+        if earlier:
+            answer += f" The plan before it failed: {templated_answer(earlier)}"
         return _answered_without_model(state, answer, why=answer)
     if results and all(r["status"] == "error" for r in results):
         # Nothing to answer from: the model would answer anyway, with nothing behind it.

@@ -38,6 +38,7 @@ from agents.plan_execute.state import (
     ProblemKind,
     describe_problem,
     plan_round,
+    ran_cleanly,
     round_results,
 )
 from agents.plan_execute.vote import join_parts, merge_plans
@@ -53,6 +54,7 @@ __all__ = [
     "SEED_BASE",
     "dependency_problems",
     "example_turns",
+    "failed_plans",
     "plan_model",
     "planner_system",
     "round_seed",
@@ -146,8 +148,21 @@ class _Draw:
                            detail=detail)
 
 
-def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw,
-                attempt: int) -> list[PlanStep] | PlanProblem:
+def _calls(steps: Sequence[Mapping[str, Any]]) -> str:
+    # What a plan would do: its tool calls in order (the tools are deterministic).
+    return json.dumps([[step["tool"], step["args"]] for step in steps], sort_keys=True)
+
+
+def failed_plans(state: PlanExecuteState) -> frozenset[str]:
+    """Return the tool calls of each plan of the last round that had a failed step."""
+    steps, results = state.get("plan", []), round_results(state)
+    return frozenset(_calls([steps[i] for i in candidate["steps"]])
+                     for candidate in state.get("candidates", [])
+                     if not ran_cleanly(candidate, results))
+
+
+def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw, attempt: int,
+                failed: frozenset[str]) -> list[PlanStep] | PlanProblem:
     try:
         parsed = schema.model_validate_json(text)
     except ValidationError as exc:
@@ -155,13 +170,18 @@ def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw,
         return draw.problem("invalid", attempt, "the planner's reply is not a valid plan "
                                                 f"({exc.errors()[0]['msg']})")
     plan: list[PlanStep] = parsed.model_dump()["steps"]
+    if plan and _calls(plan) in failed:
+        # Greedy decoding of a replan often repeats the failed plan word for word; the
+        # next attempt samples, so it can differ.
+        return draw.problem("repeated", attempt, "the planner repeated a plan that failed")
     problems = dependency_problems(plan)
     return draw.problem("unusable", attempt, f"unusable plan: {problems[0]}") if problems \
         else plan
 
 
 async def _draw_plans(question: str, request: str, context: Context, schema: type[BaseModel],
-                      tool_names: tuple[str, ...], draw: _Draw, attempt: int, examples: int
+                      tool_names: tuple[str, ...], draw: _Draw, attempt: int, examples: int,
+                      failed: frozenset[str]
                       ) -> tuple[list[list[PlanStep]], list[PlanProblem], NodeMetric]:
     sampling = context.plan_samples > 1 or attempt > 0
     params = GenerationParams(
@@ -183,7 +203,8 @@ async def _draw_plans(question: str, request: str, context: Context, schema: typ
                f"context window of {exc.backend}")
         return [], [draw.problem("too_long", attempt, why)], failed_call(
             "write_plan", exc.backend, why)
-    parsed = [_parse_plan(schema, str(reply.content), draw, attempt) for reply in replies]
+    parsed = [_parse_plan(schema, str(reply.content), draw, attempt, failed)
+              for reply in replies]
     return ([p for p in parsed if isinstance(p, list)],
             [p for p in parsed if not isinstance(p, list)], metric)
 
@@ -193,20 +214,21 @@ Drawn = tuple[list[list[PlanStep]], list[PlanProblem], list[NodeMetric]]
 
 async def _plan_question(question: str, request: str, context: Context,
                          schema: type[BaseModel], tool_names: tuple[str, ...],
-                         draw: _Draw) -> Drawn:
+                         draw: _Draw, failed: frozenset[str] = frozenset()) -> Drawn:
     # A first draw, then fresh seeds once, before this question is given up.
     plans: list[list[PlanStep]] = []
     problems: list[PlanProblem] = []
     metrics: list[NodeMetric] = []
     examples = context.planner_examples
     for attempt in range(PLAN_ATTEMPTS):
-        plans, failed, metric = await _draw_plans(question, request, context, schema,
-                                                  tool_names, draw, attempt, examples)
+        plans, unusable, metric = await _draw_plans(question, request, context, schema,
+                                                    tool_names, draw, attempt, examples,
+                                                    failed)
         metrics.append(metric)
-        problems += failed
+        problems += unusable
         if plans:
             break
-        if any(problem["kind"] == "too_long" for problem in failed):
+        if any(problem["kind"] == "too_long" for problem in unusable):
             examples = 0  # the fixed prompt is what must fit; the examples can go
     return plans, problems, metrics
 
@@ -233,6 +255,7 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     # A round has run before this one when its plan is in the state.
     replanning = "plan" in state
     next_round = plan_round(state) + 1 if replanning else 0
+    failed = failed_plans(state)
     if replanning:
         shown = [describe_problem(p) for p in state.get("problems", [])]
         requests = [(question, replan_request(question, _failures(state), shown))]
@@ -241,7 +264,8 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     schema = plan_model(tool_names, max(1, context.max_plan_steps // len(requests)))
     scopes = [""] if len(requests) == 1 else [f"part {i + 1}" for i in range(len(requests))]
     drawn = list(await asyncio.gather(*(
-        _plan_question(part, request, context, schema, tool_names, _Draw(next_round, scope))
+        _plan_question(part, request, context, schema, tool_names, _Draw(next_round, scope),
+                       failed)
         for (part, request), scope in zip(requests, scopes, strict=True))))
     plans: Sequence[Sequence[Mapping[str, Any]]]
     if len(requests) > 1 and not all(part_plans for part_plans, _, _ in drawn):

@@ -142,6 +142,25 @@ PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
     ("Write a short thank-you note to a colleague who helped me move.", ()),
     ("Give me three tips for staying focused while studying.", ()),
     ("Describe what happens to water when it freezes.", ()),
+    # Everyday shapes a 0.5B model planned wrongly when no example was close: a rate
+    # per hundred, a change in percent, a total with a tip, a count of rows, a metric
+    # prefix (it multiplied by 1000 twice), a fact no tool holds.
+    ("A printer uses 3 cartridges per 1000 pages. How many cartridges for 4500 pages?",
+     ({"tool": "calculator", "args": {"expression": "3 / 1000 * 4500"}},)),
+    ("Rent went from $800 to $920. By what percent did it rise?",
+     ({"tool": "calculator", "args": {"expression": "(920 - 800) / 800 * 100"}},)),
+    ("A meal costs $50 and I add a 10% tip. What do I pay in all?",
+     ({"tool": "calculator", "args": {"expression": "50 + 10 / 100 * 50"}},)),
+    ("A hall has 14 rows of 22 seats. How many seats are there?",
+     ({"tool": "calculator", "args": {"expression": "14 * 22"}},)),
+    ("Express 4.2 kilograms in grams.",
+     ({"tool": "unit_convert", "args": {"value": 4.2, "from_unit": "kg", "to_unit": "g"}},)),
+    ("Name the longest river in Africa.", ()),
+    # A second question about the first one's result: the second step restates the
+    # first calculation, so it needs no drafting.
+    ("A crate holds 24 bottles. How many bottles are in 5 crates, and what is 10% of them?",
+     ({"tool": "calculator", "args": {"expression": "24 * 5"}},
+      {"tool": "calculator", "args": {"expression": "10 / 100 * (24 * 5)"}})),
     # A date written out calls for the calendar, not today's clock.
     ("Tell me the weekday of 2030-06-21.",
      ({"tool": "calendar", "args": {"operation": "weekday", "date": "2030-06-21"}},)),

@@ -61,9 +61,10 @@ class Candidate(TypedDict):
 
 # cut_off: the reply stopped at its token limit; invalid: it does not parse as a plan
 # (decoding is constrained, so it was cut short too); unusable: it parses, but a step
-# depends on a step that does not come before it; too_long: the prompt does not fit
-# the planner's context window, even without worked examples.
-ProblemKind = Literal["cut_off", "invalid", "unusable", "too_long"]
+# depends on a step that does not come before it; repeated: a replan that calls the
+# tools exactly as a plan that failed did; too_long: the prompt does not fit the
+# planner's context window, even without worked examples.
+ProblemKind = Literal["cut_off", "invalid", "unusable", "repeated", "too_long"]
 
 
 class PlanProblem(TypedDict):

@@ -110,11 +110,36 @@ async def test_failed_round_is_replanned_once(servers):
 
 
 async def test_each_replanning_round_draws_with_seeds_of_its_own(servers):
-    s = servers([ok(plan(calc("1 / 0")))] * 3)
+    s = servers([ok(plan(calc(f"{n} / 0"))) for n in (1, 2, 3)])
     await graph.ainvoke({"question": "q"}, context=whole(max_replans=2))
     seeds = [request.json()["seed"] for request in s["planner"].requests]
     assert len(seeds) == 3, "round 0 and two replans"
     assert len(set(seeds)) == 3, f"a replan repeated an earlier round's seed: {seeds}"
+
+
+async def test_a_replan_that_repeats_the_failed_plan_is_drawn_again_with_sampling(servers):
+    s = servers([ok(plan(calc("1 / 0"))), ok(plan(calc("1 / 0"))), ok(plan(calc("6 * 7")))])
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
+    first, repeat, fresh = (request.json() for request in s["planner"].requests)
+    assert repeat["temperature"] == first["temperature"] == 0.0
+    assert fresh["temperature"] == Context().sample_temperature
+    assert fresh["seed"] != repeat["seed"]
+    assert [p["kind"] for p in state["problems"]] == ["repeated"]
+    assert state["problems"][0]["round"] == 1
+    assert [(r["round"], r["output"]) for r in state["tool_results"] if r["status"] == "ok"] \
+        == [(1, "42")]
+
+
+async def test_a_replan_that_only_repeats_ends_the_round_without_running_it_again(servers):
+    s = servers([ok(plan(calc("1 / 0")))] * 3)
+    state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=1))
+    assert len(s["planner"].requests) == 3, "round 0, then the replan and its second draw"
+    assert [r["round"] for r in state["tool_results"]] == [0], "the failed call ran once"
+    assert [p["kind"] for p in state["problems"]] == ["repeated", "repeated"]
+    assert state["answer"] == (
+        "I could not answer this: the model gave no usable plan (it could only repeat a plan "
+        f"that failed). The plan before it failed: calculator could not answer: "
+        f"{state['tool_results'][0]['output']}.")
 
 
 async def test_no_replan_when_the_budget_is_zero(servers):

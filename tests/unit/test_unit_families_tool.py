@@ -5,6 +5,7 @@ from fractions import Fraction
 import pytest
 
 from backends.errors import ToolArgumentError
+from tools.runner import run_tool
 from tools.unit_names import find_unit
 from tools.unit_table import FACTORS, SYSTEM_NEUTRAL
 from tools.units import UNITS, convert, describe_conversion, unit_convert
@@ -168,6 +169,18 @@ def test_names_that_mean_two_things_are_refused_with_the_choices(
 def test_us_or_imperial_does_not_matter_where_both_give_the_same_answer(
         value: float, source: str, target: str, expected: str) -> None:
     assert describe_conversion(float(value), source, target) == expected
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    ("°F", "Fahrenheit"), ("km", "kilometres"), ("fl oz", "fl oz"), ("US gal", "US gallons"),
+])  # fmt: skip
+async def test_the_tool_refuses_a_conversion_to_the_same_unit_as_a_mistaken_plan(
+        source: str, target: str) -> None:
+    args = {"value": 180.0, "from_unit": source, "to_unit": target}
+    result = await run_tool("unit_convert", args, tools={"unit_convert": unit_convert})
+    assert result["status"] == "error"
+    assert f"from_unit {source!r} and to_unit {target!r} are the same unit" in result["output"]
+    assert "from_unit is the unit the value is given in" in result["output"]
 
 
 def test_every_system_neutral_name_has_a_us_and_an_imperial_reading() -> None:
