@@ -14,13 +14,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from agents.plan_execute.prompts import (
-    ANSWER_EXAMPLE,
-    KNOWLEDGE_ANSWER_EXAMPLE,
-    PLANNER_EXAMPLES,
-    PLANNER_EXTRA_EXAMPLES,
-    SPLIT_EXAMPLES,
-)
+from agents.plan_execute.prompts import ANSWER_EXAMPLE, KNOWLEDGE_ANSWER_EXAMPLE, SPLIT_EXAMPLES
+from agents.plan_execute.worked_examples import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
 from agents.react.prompts import REACT_EXAMPLES
 from agents.router.prompts import COMPLEXITY_EXAMPLES, ROUTER_EXAMPLES
 

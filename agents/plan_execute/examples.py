@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import pairwise
 
-from agents.plan_execute.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, Example
+from agents.plan_execute.worked_examples import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES, Example
 
 __all__ = ["enabled_examples", "nearest_examples"]
 

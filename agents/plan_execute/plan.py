@@ -24,11 +24,17 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from agents.context import Context, run_context
 from agents.llm import sample_model
 from agents.metrics import NodeMetric, failed_call
+from agents.plan_execute.checks import (
+    dependency_problems,
+    failed_plans,
+    plan_calls,
+    reversed_conversions,
+)
 from agents.plan_execute.examples import enabled_examples, nearest_examples
 from agents.plan_execute.prompts import (
-    PLANNER_EXAMPLES,
     PLANNER_SYSTEM,
     plan_request,
+    refused_request,
     replan_request,
 )
 from agents.plan_execute.state import (
@@ -38,10 +44,10 @@ from agents.plan_execute.state import (
     ProblemKind,
     describe_problem,
     plan_round,
-    ran_cleanly,
     round_results,
 )
 from agents.plan_execute.vote import join_parts, merge_plans
+from agents.plan_execute.worked_examples import PLANNER_EXAMPLES
 from agents.toolset import select_tools, tool_line
 from backends.base import JsonSchema
 from backends.errors import ContextTooLong, GraphConfigError, ReplyCutOff
@@ -52,9 +58,7 @@ from tools.registry import TOOLS
 __all__ = [
     "MAX_PLAN_STEPS",
     "SEED_BASE",
-    "dependency_problems",
     "example_turns",
-    "failed_plans",
     "plan_model",
     "planner_system",
     "round_seed",
@@ -95,12 +99,6 @@ def plan_model(tool_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
     return create_model(
         "Plan", steps=(list[step_type], Field(max_length=max_steps))
     )
-
-
-def dependency_problems(steps: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Return why a plan's dependencies are unusable: each must name an earlier step."""
-    return [f"step {i} depends on step {d}, which does not come before it"
-            for i, step in enumerate(steps) for d in step.get("depends_on", []) if d >= i]
 
 
 def _plan_json(steps: Sequence[Mapping[str, Any]]) -> str:
@@ -148,20 +146,7 @@ class _Draw:
                            detail=detail)
 
 
-def _calls(steps: Sequence[Mapping[str, Any]]) -> str:
-    # What a plan would do: its tool calls in order (the tools are deterministic).
-    return json.dumps([[step["tool"], step["args"]] for step in steps], sort_keys=True)
-
-
-def failed_plans(state: PlanExecuteState) -> frozenset[str]:
-    """Return the tool calls of each plan of the last round that had a failed step."""
-    steps, results = state.get("plan", []), round_results(state)
-    return frozenset(_calls([steps[i] for i in candidate["steps"]])
-                     for candidate in state.get("candidates", [])
-                     if not ran_cleanly(candidate, results))
-
-
-def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw, attempt: int,
+def _parse_plan(question: str, schema: type[BaseModel], text: str, draw: _Draw, attempt: int,
                 failed: frozenset[str]) -> list[PlanStep] | PlanProblem:
     try:
         parsed = schema.model_validate_json(text)
@@ -170,11 +155,11 @@ def _parse_plan(schema: type[BaseModel], text: str, draw: _Draw, attempt: int,
         return draw.problem("invalid", attempt, "the planner's reply is not a valid plan "
                                                 f"({exc.errors()[0]['msg']})")
     plan: list[PlanStep] = parsed.model_dump()["steps"]
-    if plan and _calls(plan) in failed:
+    if plan and plan_calls(plan) in failed:
         # Greedy decoding of a replan often repeats the failed plan word for word; the
         # next attempt samples, so it can differ.
         return draw.problem("repeated", attempt, "the planner repeated a plan that failed")
-    problems = dependency_problems(plan)
+    problems = dependency_problems(plan) + reversed_conversions(question, plan)
     return draw.problem("unusable", attempt, f"unusable plan: {problems[0]}") if problems \
         else plan
 
@@ -203,7 +188,7 @@ async def _draw_plans(question: str, request: str, context: Context, schema: typ
                f"context window of {exc.backend}")
         return [], [draw.problem("too_long", attempt, why)], failed_call(
             "write_plan", exc.backend, why)
-    parsed = [_parse_plan(schema, str(reply.content), draw, attempt, failed)
+    parsed = [_parse_plan(question, schema, str(reply.content), draw, attempt, failed)
               for reply in replies]
     return ([p for p in parsed if isinstance(p, list)],
             [p for p in parsed if not isinstance(p, list)], metric)
@@ -230,6 +215,9 @@ async def _plan_question(question: str, request: str, context: Context,
             break
         if any(problem["kind"] == "too_long" for problem in unusable):
             examples = 0  # the fixed prompt is what must fit; the examples can go
+        refusals = [p["detail"] for p in unusable if p["kind"] in ("repeated", "unusable")]
+        if refusals:
+            request = refused_request(request, refusals)
     return plans, problems, metrics
 
 

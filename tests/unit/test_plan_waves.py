@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from agents.context import Context
+from agents.plan_execute.checks import reversed_conversions
 from backends.router import reset_breakers
 from graphs.plan_execute import graph
 from tests.wire.config import vllm_at, write_backends
 from tests.wire.faulty import FaultyServer, chat_completion, ok
+from tools.unit_names import known_unit
 
 
 def plan(*steps: dict) -> dict:
@@ -140,6 +142,46 @@ async def test_a_replan_that_only_repeats_ends_the_round_without_running_it_agai
         "I could not answer this: the model gave no usable plan (it could only repeat a plan "
         f"that failed). The plan before it failed: calculator could not answer: "
         f"{state['tool_results'][0]['output']}.")
+
+
+def convert(value: float, source: str, target: str) -> dict:
+    return {"tool": "unit_convert",
+            "args": {"value": value, "from_unit": source, "to_unit": target}, "depends_on": []}
+
+
+@pytest.mark.parametrize(("question", "step", "refused"), [
+    ("How far is 9 kilometres in miles?", convert(9.0, "miles", "km"), True),
+    ("How far is 9 kilometres in miles?", convert(9.0, "km", "miles"), False),
+    ("My oven is at 180 °C. What is that in Fahrenheit?", convert(180.0, "°F", "°C"), True),
+    ("How many feet are in 20 metres?", convert(20.0, "feet", "metres"), True),
+    ("How many feet are in 20 metres?", convert(20.0, "metres", "feet"), False),
+    # The value is not written with either unit: nothing to go on.
+    ("A rope is 20 long; in metres, how much is that in feet?", convert(20.0, "feet", "m"),
+     False),
+    ("What is 6 * 7?", calc("6 * 7"), False),
+])  # fmt: skip
+def test_a_conversion_from_the_unit_the_value_is_asked_in_is_refused(question, step, refused):
+    problems = reversed_conversions(question, [step])
+    assert bool(problems) is refused
+    if refused:
+        args = step["args"]
+        assert problems == [
+            f"step 0 converts {args['value']:g} from {args['from_unit']} to "
+            f"{args['to_unit']}, but the question gives {args['value']:g} in "
+            f"{known_unit(args['to_unit']).symbol}: from_unit is the unit the value is given in"]
+
+
+async def test_a_refused_plan_is_drawn_again_with_the_reason_in_the_request(servers):
+    question = "How far is 9 kilometres in miles?"
+    s = servers([ok(plan(convert(9.0, "miles", "km"))), ok(plan(convert(9.0, "km", "miles")))])
+    state = await graph.ainvoke({"question": question}, context=whole())
+    first, second = (request.json()["messages"][-1]["content"]
+                     for request in s["planner"].requests)
+    assert first == f"Question: {question}\nPlan:"
+    assert second == (f"Question: {question}\nThat plan was refused:\n"
+                      f"- {state['problems'][0]['detail']}\n"
+                      "Plan again, avoiding that.\nPlan:")
+    assert [r["output"] for r in state["tool_results"]] == ["9 km = 5.59234073014 mi"]
 
 
 async def test_no_replan_when_the_budget_is_zero(servers):

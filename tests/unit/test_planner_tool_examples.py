@@ -6,7 +6,7 @@ from typing import Any, get_args
 
 import pytest
 
-from agents.plan_execute.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
+from agents.plan_execute.worked_examples import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
 from tools import TOOLS, clock, run_tool
 from tools.base import args_schema
 from tools.dates import CalendarArgs, Operation

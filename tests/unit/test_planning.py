@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from agents.context import LIMITS, Context, run_context
 from agents.plan_execute.examples import nearest_examples
 from agents.plan_execute.plan import MAX_PLAN_STEPS, example_turns, plan_model, planner_system
-from agents.plan_execute.prompts import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
+from agents.plan_execute.worked_examples import PLANNER_EXAMPLES, PLANNER_EXTRA_EXAMPLES
 from agents.toolset import select_tools
 from backends.errors import GraphConfigError
 from tools.base import tool_info
