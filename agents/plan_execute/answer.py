@@ -178,8 +178,8 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
         # A replan that gave nothing: what the last plan met is still worth saying.
-        earlier = [r for r in state.get("tool_results", [])
-                   if r["round"] == plan_round(state) - 1 and r["status"] == "error"]
+        earlier = [r for r in round_results(state, plan_round(state) - 1).values()
+                   if r["status"] == "error"]
         if earlier:
             answer += f" The plan before it failed: {templated_answer(earlier)}"
         return _answered_without_model(state, answer, why=answer)

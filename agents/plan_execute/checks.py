@@ -65,7 +65,10 @@ def plan_calls(steps: Sequence[Mapping[str, Any]]) -> str:
 
 
 def failed_plans(state: PlanExecuteState) -> frozenset[str]:
-    """Return the tool calls of each plan of the last round that had a failed step."""
+    """Return the tool calls of each plan of the last round that had a failed step.
+
+    A plan without steps is never among them: it ran cleanly (``ran_cleanly``).
+    """
     steps, results = state.get("plan", []), round_results(state)
     return frozenset(plan_calls([steps[i] for i in candidate["steps"]])
                      for candidate in state.get("candidates", [])

@@ -155,7 +155,7 @@ def _parse_plan(question: str, schema: type[BaseModel], text: str, draw: _Draw, 
         return draw.problem("invalid", attempt, "the planner's reply is not a valid plan "
                                                 f"({exc.errors()[0]['msg']})")
     plan: list[PlanStep] = parsed.model_dump()["steps"]
-    if plan and plan_calls(plan) in failed:
+    if plan_calls(plan) in failed:
         # Greedy decoding of a replan often repeats the failed plan word for word; the
         # next attempt samples, so it can differ.
         return draw.problem("repeated", attempt, "the planner repeated a plan that failed")
@@ -199,7 +199,7 @@ Drawn = tuple[list[list[PlanStep]], list[PlanProblem], list[NodeMetric]]
 
 async def _plan_question(question: str, request: str, context: Context,
                          schema: type[BaseModel], tool_names: tuple[str, ...],
-                         draw: _Draw, failed: frozenset[str] = frozenset()) -> Drawn:
+                         draw: _Draw, failed: frozenset[str]) -> Drawn:
     # A first draw, then fresh seeds once, before this question is given up.
     plans: list[list[PlanStep]] = []
     problems: list[PlanProblem] = []
@@ -263,7 +263,7 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
         drawn.append(await _plan_question(
             question, plan_request(question), context,
             plan_model(tool_names, context.max_plan_steps), tool_names,
-            _Draw(next_round, "whole message")))
+            _Draw(next_round, "whole message"), failed))
         plans = drawn[-1][0]
     else:
         plans = join_parts([part_plans for part_plans, _, _ in drawn])

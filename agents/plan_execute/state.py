@@ -142,10 +142,11 @@ def plan_round(state: PlanExecuteState) -> int:
     return state.get("round", 0)
 
 
-def round_results(state: PlanExecuteState) -> dict[int, StepResult]:
-    """Return the current round's results by step index."""
-    current = plan_round(state)
-    return {r["step"]: r for r in state.get("tool_results", []) if r["round"] == current}
+def round_results(state: PlanExecuteState, round_number: int | None = None
+                  ) -> dict[int, StepResult]:
+    """Return a round's results by step index: the current round's unless one is named."""
+    wanted = plan_round(state) if round_number is None else round_number
+    return {r["step"]: r for r in state.get("tool_results", []) if r["round"] == wanted}
 
 
 def ran_cleanly(candidate: Candidate, results: Mapping[int, Mapping[str, object]]) -> bool:
