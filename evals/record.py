@@ -80,9 +80,10 @@ async def _stream(graph: Any, graph_name: str, question: Question, context: dict
 
 
 def _answer_check(metrics: Sequence[dict[str, Any]]) -> str | None:
+    # A split message's parts are answered one by one: the record shows the worst of them.
     checks = [m["answer_check"] for m in metrics
               if m.get("node") == "write_answer" and "answer_check" in m]
-    return str(checks[-1]) if checks else None
+    return max(checks, key=("passed", "repaired", "templated").index) if checks else None
 
 
 def _routing(final: dict[str, Any], metrics: Sequence[dict[str, Any]],

@@ -9,6 +9,7 @@ the results themselves. Nothing here decides what a question means.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Sequence
@@ -41,8 +42,11 @@ from agents.plan_execute.state import (
     PlanExecuteState,
     PlanProblem,
     StepResult,
+    answered_parts,
+    chosen_results,
     plan_round,
     round_results,
+    unanswered_parts,
 )
 from backends.base import JsonSchema
 from backends.errors import ContextTooLong, ReplyCutOff
@@ -50,7 +54,6 @@ from backends.settings import GenerationParams
 
 __all__ = [
     "REPAIR_MAX_LENGTH",
-    "unanswered_parts",
     "answer_problem",
     "answer_sources",
     "no_plan_answer",
@@ -133,32 +136,16 @@ def no_plan_answer(problems: Sequence[PlanProblem]) -> str:
     return f"I could not answer this: the model gave no usable plan ({why})."
 
 
-def _chosen(state: PlanExecuteState) -> list[tuple[int, StepResult]]:
-    candidates, results = state.get("candidates", []), round_results(state)
-    if not candidates:
-        return []
-    winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
-    return [(i, results[i]) for i in winner["steps"] if i in results]
-
-
-def unanswered_parts(state: PlanExecuteState) -> list[str]:
-    """Return the parts of a split message that the chosen plan got no result for."""
-    parts = state.get("parts") or []
-    if len(parts) < 2:
-        return []
-    steps = state.get("plan", [])
-    answered = {steps[i].get("part") for i, result in _chosen(state)
-                if result["status"] == "ok" and i < len(steps)}
-    if None in answered:  # planned whole: no step says which part it answers
-        return []
-    return [part for index, part in enumerate(parts) if index not in answered]
-
-
 def _with_unanswered(answer: str, unanswered: Sequence[str]) -> str:
     if not unanswered:
         return answer
     named = " ".join(f'"{part}"' for part in unanswered)
     return f"{answer} I could not answer {named}: no tool result came back for it."
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -169,12 +156,13 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
     again with only the results' values allowed, and failing that the results are
     stated as they are. Which of the three happened is the metric's
     ``answer_check``. When every step failed, the failures are the answer; when the
-    prompt does not fit the window, the results as they stand. A part of a split
-    message with no result is named as unanswered.
+    prompt does not fit the window, the results as they stand. The parts of a split
+    message are answered each from its own results, concurrently, as a single
+    question would be, and a part with no result is named as unanswered.
     """
     context = run_context(runtime.context)
     question = state["question"]
-    results = [result for _, result in _chosen(state)]
+    results = [result for _, result in chosen_results(state)]
     if not state.get("candidates"):
         answer = no_plan_answer(state.get("problems", []))
         # A replan that gave nothing: what the last plan met is still worth saying.
@@ -187,11 +175,29 @@ async def write_answer(state: PlanExecuteState, runtime: Runtime[Context]) -> di
         # Nothing to answer from: the model would answer anyway, with nothing behind it.
         return _answered_without_model(state, templated_answer(results),
                                        why="every step of the chosen plan failed")
+    # A small model given two questions' results at once garbles one of them ("21 km,
+    # 30% of 21"); given each with its own, it answers as it does a single question.
+    questions = answered_parts(state) or [(question, results)]
+    written = await asyncio.gather(*(_checked(part, part_results, context)
+                                     for part, part_results in questions))
+    answer = " ".join(_sentence(text) for text, _ in written) if len(written) > 1 \
+        else written[0][0]
+    metrics = [metric for _, part_metrics in written for metric in part_metrics]
+    return _answered(state, _with_unanswered(answer, unanswered_parts(state)), metrics)
+
+
+async def _checked(question: str, results: list[StepResult], context: Context
+                   ) -> tuple[str, list[NodeMetric]]:
+    """Return the checked answer to ``question`` and its metrics (``_write``).
+
+    When no model could write one, the answer is the results as they stand.
+    """
     written = await _write(question, results, context)
     if isinstance(written, str):
-        return _answered_without_model(state, templated_answer(results), why=written)
-    answer, metrics = written
-    return _answered(state, _with_unanswered(answer, unanswered_parts(state)), metrics)
+        metric = failed_call("write_answer", "none", written)
+        metric["answer_check"] = "templated"
+        return templated_answer(results), [metric]
+    return written
 
 
 async def _write(question: str, results: list[StepResult], context: Context

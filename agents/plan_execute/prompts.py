@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "ANSWER_EXAMPLE",
     "ANSWER_SYSTEM",
+    "COUNT_SYSTEM",
     "DRAFT_SYSTEM",
     "KNOWLEDGE_ANSWER_EXAMPLE",
     "KNOWLEDGE_ANSWER_SYSTEM",
@@ -38,12 +39,16 @@ Tools:
 Examples:
 {examples}"""
 
-SPLIT_SYSTEM = """You split a message into the separate questions it asks, so each can be \
-answered on its own. A message that asks one thing is one question: keep it whole, with \
-the facts it gives. Copy the words; do not answer. Reply with JSON only."""
+COUNT_SYSTEM = """You count the separate questions a message asks. A message that asks one \
+thing, with the facts it gives, asks one question. Reply with JSON only."""
 
-# (message, its questions), shown as exchanges before the message to split. The
-# single ones teach that facts stay with their question; none is an eval question.
+SPLIT_SYSTEM = """You split a message into the separate questions it asks, so each can be \
+answered on its own. Keep the facts a question needs with it. Copy the words; do not answer. \
+Reply with JSON only."""
+
+# (message, its questions). The counter is shown every one as an exchange (message,
+# then how many questions it asks), the single ones teaching that facts stay with
+# their question; the splitter is shown those of two or more. None is an eval question.
 SPLIT_EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("What is 6 * 7, and how many kilometres is 3 miles?",
      ("What is 6 * 7?", "How many kilometres is 3 miles?")),

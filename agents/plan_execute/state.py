@@ -27,11 +27,14 @@ __all__ = [
     "StepInput",
     "StepResult",
     "Vote",
+    "answered_parts",
+    "chosen_results",
     "describe_problem",
     "plan_round",
     "ran_cleanly",
     "planned_steps",
     "round_results",
+    "unanswered_parts",
 ]
 
 
@@ -156,3 +159,43 @@ def ran_cleanly(candidate: Candidate, results: Mapping[int, Mapping[str, object]
     """
     return all(step in results and results[step]["status"] == "ok"
                for step in candidate["steps"])
+
+
+def chosen_results(state: PlanExecuteState) -> list[tuple[int, StepResult]]:
+    """Return (step index, result) for each step of the voted-for plan that has run."""
+    candidates, results = state.get("candidates", []), round_results(state)
+    if not candidates:
+        return []
+    winner = candidates[state["vote"]["winner"] if "vote" in state else 0]
+    return [(i, results[i]) for i in winner["steps"] if i in results]
+
+
+def unanswered_parts(state: PlanExecuteState) -> list[str]:
+    """Return the parts of a split message that the chosen plan got no result for."""
+    parts = state.get("parts") or []
+    if len(parts) < 2:
+        return []
+    steps = state.get("plan", [])
+    answered = {steps[i].get("part") for i, result in chosen_results(state)
+                if result["status"] == "ok" and i < len(steps)}
+    if None in answered:  # planned whole: no step says which part it answers
+        return []
+    return [part for index, part in enumerate(parts) if index not in answered]
+
+
+def answered_parts(state: PlanExecuteState) -> list[tuple[str, list[StepResult]]]:
+    """Return each answered part of a split message with its results ([] if planned whole).
+
+    A part is answered when the chosen plan has an ok result for it; parts come in
+    the message's order, each with the chosen plan's results for it.
+    """
+    parts = state.get("parts") or []
+    steps = state.get("plan", [])
+    chosen = chosen_results(state)
+    if len(parts) < 2 or any(i >= len(steps) or "part" not in steps[i] for i, _ in chosen):
+        return []
+    by_part: dict[int, list[StepResult]] = {}
+    for i, result in chosen:
+        by_part.setdefault(steps[i]["part"], []).append(result)
+    return [(parts[index], by_part[index]) for index in sorted(by_part)
+            if any(result["status"] == "ok" for result in by_part[index])]

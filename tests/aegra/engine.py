@@ -4,8 +4,8 @@ In production the instances share model servers behind one URL each (docs/deploy
 that server is ``VLLMWire`` (tests/wire/vllm.py: vLLM's OpenAI API in front of the embedded
 llama.cpp engine, in this test process), which records every request. The record is how
 the tier counts node executions across processes: the question a request is about, and
-whether it is the ``split_question`` call (the first node of ``plan_execute``) or the
-free-text ``write_answer`` call (the last one).
+whether it is the first call of ``split_question`` (the first node of ``plan_execute``;
+the call that counts the questions) or the free-text ``write_answer`` call (the last one).
 
 ``GatedWire`` can also hold a request: ``hold_answer_of(question)`` makes the first
 ``write_answer`` call about ``question`` wait, unanswered, until the server stops, so a
@@ -18,7 +18,7 @@ import asyncio
 import threading
 from typing import Any
 
-from agents.plan_execute.split import split_messages
+from agents.plan_execute.split import count_messages
 from tests.wire._http import Recorded, Reply
 from tests.wire.vllm import VLLMWire
 
@@ -41,7 +41,7 @@ def mentions(request: Recorded, question: str) -> bool:
 
 def _is_split(request: Recorded, question: str) -> bool:
     messages = _messages(request)
-    expected = split_messages(question)
+    expected = count_messages(question)
     return bool(messages) and str(messages[0].get("content")) == str(expected[0].content) \
         and mentions(request, question)
 

@@ -13,6 +13,7 @@ import pytest
 from agents.context import Context
 from agents.plan_execute.prompts import (
     ANSWER_SYSTEM,
+    COUNT_SYSTEM,
     KNOWLEDGE_ANSWER_SYSTEM,
     SPLIT_SYSTEM,
     plan_request,
@@ -35,6 +36,10 @@ def choices(*texts: str) -> dict:
     body["choices"] = [{"index": i, "message": {"role": "assistant", "content": t},
                         "finish_reason": "stop"} for i, t in enumerate(texts)]
     return body
+
+
+def count_text(count: int) -> str:
+    return json.dumps({"questions_asked": count})
 
 
 def split_text(*questions: str) -> str:
@@ -250,26 +255,33 @@ async def test_a_react_action_cut_at_its_token_limit_ends_the_run_with_an_answer
 
 
 async def test_a_split_message_plans_each_question_on_its_own_side_by_side(servers):
-    parts = ["What is 6 * 7?", "How many metres are 3 km?"]
+    parts = ["What is 6 * 7?", "What is 84 / 2?"]
     # Held, so that the second part's request can only overlap if both were sent at once.
-    s = servers([ok(chat_completion(split_text(*parts))),
+    # Both results are 42, so each part's answer passes whichever reply it gets.
+    s = servers([ok(chat_completion(count_text(2))), ok(chat_completion(split_text(*parts))),
                  ok(chat_completion(plan_text("6 * 7")), delay=1.0),
-                 ok(chat_completion(plan_text("3 * 1000")), delay=1.0)],
-                [ok(chat_completion("6 * 7 is 42 and 3 km is 3000 metres."))])
+                 ok(chat_completion(plan_text("84 / 2")), delay=1.0)],
+                [ok(chat_completion("It is 42."))] * 2)
     events = [chunk async for chunk in graph.astream(
-        {"question": "What is 6 * 7, and how many metres are 3 km?"},
+        {"question": "What is 6 * 7, and what is 84 / 2?"},
         stream_mode=["custom", "values"])]
     state = [data for mode, data in events if mode == "values"][-1]
-    split_request, *plan_requests = s["planner"].requests
+    count_request, split_request, *plan_requests = s["planner"].requests
+    assert count_request.json()["messages"][0]["content"] == COUNT_SYSTEM
     assert split_request.json()["messages"][0]["content"] == SPLIT_SYSTEM
+    # The count narrows the split's grammar to exactly that many parts.
+    schema = split_request.json()["structured_outputs"]["json"]
+    assert schema["properties"]["questions"]["minItems"] == 2 == \
+        schema["properties"]["questions"]["maxItems"]
     asked = sorted(r.json()["messages"][-1]["content"] for r in plan_requests)
     assert asked == sorted(plan_request(part) for part in parts)
     first, second = sorted(r.arrived for r in plan_requests)
     assert second - first < 1.0, "the parts were planned concurrently"
     assert state["parts"] == parts
-    assert sorted(r["output"] for r in state["tool_results"]) == ["3000", "42"]
+    assert sorted(r["output"] for r in state["tool_results"]) == ["42", "42"]
     assert len(state["plan"]) == 2 and len(state["candidates"]) == 1
-    [split_metric] = [m for m in state["metrics"] if m["node"] == "split_question"]
+    count_metric, split_metric = [m for m in state["metrics"] if m["node"] == "split_question"]
+    assert "split" not in count_metric
     assert split_metric["split"] == "split" and split_metric["status"] == "ok"
     [event] = [data for mode, data in events
                if mode == "custom" and data["event"] == "question_split"]
@@ -281,7 +293,8 @@ async def test_a_part_with_no_usable_plan_has_the_message_planned_whole(servers)
     garbled = ok(chat_completion('{"steps": [{"tool": "calc'))
     # Two parts drawn at once (one gets the plan, one the garbled reply, in either
     # order), the failed part drawn again, then the whole message.
-    s = servers([ok(chat_completion(split_text("What is 6 * 7?", "How many metres are 3 km?"))),
+    s = servers([ok(chat_completion(count_text(2))),
+                 ok(chat_completion(split_text("What is 6 * 7?", "How many metres are 3 km?"))),
                  ok(chat_completion(plan_text("6 * 7"))), garbled, garbled,
                  ok(chat_completion(plan_text("6 * 7", "3 * 1000")))],
                 [ok(chat_completion("6 * 7 is 42, and 3 km is 3000 metres."))])
@@ -293,34 +306,49 @@ async def test_a_part_with_no_usable_plan_has_the_message_planned_whole(servers)
     assert sorted(r["output"] for r in state["tool_results"]) == ["3000", "42"]
 
 
-@pytest.mark.parametrize(("reply", "kind", "outcome", "why"), [
-    (chat_completion(split_text("What is 6 * 7?", "How many metres are 30 km?")), "vllm",
+@pytest.mark.parametrize(("replies", "kind", "outcome", "why"), [
+    ([count_text(2), split_text("What is 6 * 7?", "How many metres are 30 km?")], "vllm",
      "rejected", "numbers (6, 7, 30) are not the message's (3, 6, 7)"),
-    (chat_completion(split_text("What is 6 * 7, and how many metres are 3 km?")), "vllm",
-     "whole", ""),
-    (chat_completion('{"questions": ["What is 6 * 7?", "How many me'), "vllm",
+    ([count_text(1)], "vllm", "whole", ""),
+    ([count_text(4)], "vllm", "rejected", "4 questions, more than max_plan_steps"),
+    (['{"questions_asked": "two"}'], "vllm", "rejected", "not a count"),
+    ([count_text(2), '{"questions": ["What is 6 * 7?", "How many me'], "vllm",
      "rejected", "not a list of questions"),
-    # SGLang's OpenAI path parses json_schema replies, so the SDK raises on a cut reply.
-    (chat_completion('{"questions": ["What is 6 * 7?", "How many me', finish="length"),
-     "sglang", "rejected", "reached"),
-], ids=["invented number", "one question", "garbled", "cut off"])
+], ids=["invented number", "one question", "too many", "garbled count", "garbled split"])
 async def test_a_split_that_fails_its_check_or_is_one_question_plans_the_message_whole(
-        servers, reply, kind, outcome, why):
+        servers, replies, kind, outcome, why):
     message = "What is 6 * 7, and how many metres are 3 km?"
-    s = servers([ok(reply), ok(chat_completion(plan_text("6 * 7")))],
+    s = servers([*(ok(chat_completion(reply)) for reply in replies),
+                 ok(chat_completion(plan_text("6 * 7")))],
                 [ok(chat_completion("6 * 7 is 42."))], planner_kind=kind)
     events = [chunk async for chunk in graph.astream(
-        {"question": message}, stream_mode=["custom", "values"])]
+        {"question": message}, stream_mode=["custom", "values"],
+        context=Context(max_plan_steps=3))]
     state = [data for mode, data in events if mode == "values"][-1]
-    [_, plan_call] = s["planner"].requests
+    *split_calls, plan_call = s["planner"].requests
+    assert len(split_calls) == len(replies)
     assert plan_call.json()["messages"][-1]["content"] == plan_request(message)
     assert state["parts"] == [message] and state["answer"] == "6 * 7 is 42."
-    [split_metric] = [m for m in state["metrics"] if m["node"] == "split_question"]
-    assert split_metric["split"] == outcome
+    split_metrics = [m for m in state["metrics"] if m["node"] == "split_question"]
+    assert len(split_metrics) == len(replies) and split_metrics[-1]["split"] == outcome
     [event] = [data for mode, data in events
                if mode == "custom" and data["event"] == "question_split"]
-    # The split failed the check (an event's problem) or the call failed (the metric's error).
-    assert why in split_metric.get("error", "") + event.get("problem", "")
+    # The split failed the check (an event's problem) or a call failed (the metric's error).
+    assert why in split_metrics[-1].get("error", "") + event.get("problem", "")
+
+
+async def test_a_split_cut_off_at_its_token_limit_plans_the_message_whole(servers):
+    # SGLang's OpenAI path parses json_schema replies, so the SDK raises on a cut reply.
+    message = "What is 6 * 7, and how many metres are 3 km?"
+    s = servers([ok(chat_completion(count_text(2))),
+                 ok(chat_completion('{"questions": ["What is 6 * 7?", "How many me',
+                                    finish="length")),
+                 ok(chat_completion(plan_text("6 * 7")))],
+                [ok(chat_completion("6 * 7 is 42."))], planner_kind="sglang")
+    state = await graph.ainvoke({"question": message})
+    assert len(s["planner"].requests) == 3 and state["parts"] == [message]
+    split_metric = [m for m in state["metrics"] if m["node"] == "split_question"][-1]
+    assert split_metric["split"] == "rejected" and "reached" in split_metric["error"]
 
 
 async def test_with_splitting_off_the_first_planner_request_is_the_plan(servers):
@@ -396,9 +424,32 @@ async def test_a_planner_that_never_fits_ends_with_a_plain_statement(servers):
                                "(the question does not fit its context window).")
 
 
+async def test_each_part_of_a_split_message_is_answered_from_its_own_results(servers):
+    parts = ["What is 6 * 7?", "What is 84 / 2?"]
+    # Both results are 42, so either scripted answer passes the check for either part:
+    # the parts are planned and answered concurrently, in whichever order they arrive.
+    s = servers([ok(chat_completion(count_text(2))), ok(chat_completion(split_text(*parts))),
+                 ok(chat_completion(plan_text("6 * 7"))), ok(chat_completion(plan_text("84 / 2")))],
+                [ok(chat_completion("It is 42")), ok(chat_completion("That makes 42."))])
+    state = await graph.ainvoke({"question": "What is 6 * 7, and what is 84 / 2?"})
+    # Ran as planned: each part's plan is the one its request got.
+    planned = {state["parts"][step["part"]]: step["args"]["expression"] for step in state["plan"]}
+    asked = [r.json()["messages"][-1]["content"] for r in s["answer"].requests]
+    assert len(asked) == 2
+    for part, expression in planned.items():
+        [request] = [a for a in asked if part in a]
+        other = next(e for e in planned.values() if e != expression)
+        assert expression in request and other not in request, request
+    # One sentence per part, joined, each ended as a sentence.
+    assert state["answer"] in ("It is 42. That makes 42.", "That makes 42. It is 42.")
+    checks = [m["answer_check"] for m in state["metrics"] if m["node"] == "write_answer"]
+    assert checks == ["passed", "passed"]
+
+
 async def test_a_part_with_no_result_is_named_as_unanswered(servers):
     message = "What is 6 * 7, and what is 5 divided by zero?"
-    servers([ok(chat_completion(split_text("What is 6 * 7?", "What is 5 divided by zero?"))),
+    servers([ok(chat_completion(count_text(2))),
+             ok(chat_completion(split_text("What is 6 * 7?", "What is 5 divided by zero?"))),
              ok(chat_completion(plan_text("6 * 7"))), ok(chat_completion(plan_text("5 / 0")))],
             [ok(chat_completion("6 * 7 is 42."))])
     state = await graph.ainvoke({"question": message}, context=Context(max_replans=0))

@@ -6,6 +6,7 @@ import operator
 import subprocess
 from typing import Annotated, Any
 
+import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -33,15 +34,16 @@ class Inner(TypedDict):
     vote: dict[str, Any]
 
 
-def plan_execute_like(answer: str):
+def plan_execute_like(answer: str, checks: tuple[str, ...] = ("passed",)):
     def execute_step(state: Inner) -> dict[str, Any]:
         return {"tool_results": [{"tool": "calculator", "args": {"expression": "38 * 7"},
                                   "status": "ok", "output": "266", "round": 0, "step": 0}]}
 
     def write_answer(state: Inner) -> dict[str, Any]:
-        metric = {"node": "write_answer", "backend": "fake", "prompt_tokens": 100,
-                  "completion_tokens": 8, "answer_check": "passed"}
-        return {"answer": answer, "metrics": [metric], "vote": {"margin": 1}}
+        metrics = [{"node": "write_answer", "backend": "fake", "prompt_tokens": 100 // len(checks),
+                    "completion_tokens": 8 // len(checks), "answer_check": check}
+                   for check in checks]
+        return {"answer": answer, "metrics": metrics, "vote": {"margin": 1}}
 
     builder = StateGraph(Inner)
     builder.add_node("execute_step", execute_step)
@@ -79,6 +81,15 @@ async def test_a_plan_execute_record_has_answer_score_cost_and_checks():
     assert record["vote"] == {"margin": 1}
     assert record["tool_results"][0]["output"] == "266"
     assert record["today"] == dt.datetime.now(dt.UTC).date().isoformat()
+
+
+@pytest.mark.parametrize(("checks", "shown"), [
+    (("passed", "templated"), "templated"), (("repaired", "passed"), "repaired"),
+    (("passed", "passed"), "passed")])
+async def test_a_split_messages_record_shows_the_worst_check_of_its_parts(checks, shown):
+    record = await run_question(plan_execute_like("7 tickets cost $266.", checks),
+                                "plan_execute", question(), {})
+    assert record["answer_check"] == shown
 
 
 async def test_tool_results_of_a_graph_run_inside_a_node_are_the_sources():

@@ -5,14 +5,18 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from agents.plan_execute.prompts import SPLIT_EXAMPLES, SPLIT_SYSTEM
+from agents.plan_execute.prompts import COUNT_SYSTEM, SPLIT_EXAMPLES, SPLIT_SYSTEM
 from agents.plan_execute.split import (
     MAX_PART_CHARS,
     MAX_PARTS,
+    QuestionCount,
     Split,
+    count_messages,
     split_messages,
     split_problem,
+    split_schema,
 )
+from agents.plan_execute.state import answered_parts, unanswered_parts
 from agents.plan_execute.vote import join_parts
 
 
@@ -39,11 +43,24 @@ def test_a_split_that_invents_drops_or_repeats_is_rejected(parts, why):
     assert why in split_problem("What is 18 * 4, and how many metres are 3 km?", parts)
 
 
-def test_the_prompt_is_fixed_text_then_examples_then_the_message():
-    messages = split_messages("What is 2 + 2?")
-    assert messages[0].content == SPLIT_SYSTEM
+def test_the_count_prompt_shows_every_example_with_its_count_then_the_message():
+    messages = count_messages("What is 2 + 2?")
+    assert messages[0].content == COUNT_SYSTEM
     assert len(messages) == 2 + 2 * len(SPLIT_EXAMPLES)
+    counts = [QuestionCount.model_validate_json(m.content).questions_asked
+              for m in messages[2:-1:2]]
+    assert counts == [len(parts) for _, parts in SPLIT_EXAMPLES]
+    assert 1 in counts and 2 in counts, "both kinds are shown"
     assert messages[-1].content.endswith("What is 2 + 2?\nQuestions:")
+    assert count_messages("other")[:-1] == messages[:-1], "the prefix is byte-stable"
+
+
+def test_the_split_prompt_shows_only_the_examples_of_more_than_one_question():
+    messages = split_messages("What is 2 + 2, and 3 + 3?")
+    assert messages[0].content == SPLIT_SYSTEM
+    shown = [json.loads(m.content)["questions"] for m in messages[2:-1:2]]
+    assert shown == [list(parts) for _, parts in SPLIT_EXAMPLES if len(parts) > 1]
+    assert messages[-1].content.endswith("What is 2 + 2, and 3 + 3?\nQuestions:")
     assert split_messages("other")[:-1] == messages[:-1], "the prefix is byte-stable"
 
 
@@ -62,6 +79,22 @@ def test_the_schema_bounds_the_parts_in_number_and_length():
         Split(questions=["q?"] * (MAX_PARTS + 1))
 
 
+@pytest.mark.parametrize("count", range(2, MAX_PARTS + 1))
+def test_the_split_schema_takes_exactly_the_counted_parts(count):
+    schema = split_schema(count).model_json_schema()["properties"]["questions"]
+    assert schema["minItems"] == count == schema["maxItems"]
+    assert schema["items"]["maxLength"] == MAX_PART_CHARS
+    split_schema(count)(questions=["q?"] * count)
+    for wrong in (count - 1, count + 1):
+        with pytest.raises(ValidationError):
+            split_schema(count)(questions=["q?"] * wrong)
+
+
+def test_the_count_is_one_to_the_most_parts():
+    assert QuestionCount.model_json_schema()["properties"]["questions_asked"]["enum"] == \
+        list(range(1, MAX_PARTS + 1))
+
+
 def test_the_ith_plans_of_the_parts_are_joined_with_dependencies_shifted():
     first = [[step("1 + 1"), step("0", 0)], [step("2 + 2")]]
     second = [[step("3 * 3")]]
@@ -72,3 +105,26 @@ def test_the_ith_plans_of_the_parts_are_joined_with_dependencies_shifted():
     [plan] = join_parts([[[step("5"), step("6", 0)]], [[step("7"), step("8", 0)]]])
     assert plan[3]["depends_on"] == [2], "a later part's dependency moves past earlier steps"
     assert join_parts([[], []]) == []
+
+
+def _state(parts: list[str], plan: list[dict], results: list[tuple[int, str]]) -> dict:
+    return {"parts": parts, "plan": plan, "candidates": [{"steps": list(range(len(plan)))}],
+            "tool_results": [{"step": i, "round": 0, "tool": "calculator",
+                              "args": plan[i]["args"], "status": status, "output": "x"}
+                             for i, status in results]}
+
+
+def test_the_answered_parts_come_in_the_messages_order_each_with_its_own_results():
+    plan = [{**step("2 + 2"), "part": 1}, {**step("1 + 1"), "part": 0},
+            {**step("3 + 3"), "part": 1}, {**step("5 / 0"), "part": 2}]
+    state = _state(["A?", "B?", "C?"], plan, [(0, "ok"), (1, "ok"), (2, "ok"), (3, "error")])
+    answered = [(part, [r["args"]["expression"] for r in results])
+                for part, results in answered_parts(state)]
+    assert answered == [("A?", ["1 + 1"]), ("B?", ["2 + 2", "3 + 3"])]
+    assert unanswered_parts(state) == ["C?"], "a part with only failed steps is named instead"
+
+
+def test_a_message_planned_whole_has_no_answered_parts():
+    state = _state(["A?", "B?"], [step("1 + 1")], [(0, "ok")])
+    assert answered_parts(state) == [] and unanswered_parts(state) == []
+    assert answered_parts(_state(["A?"], [{**step("1 + 1"), "part": 0}], [(0, "ok")])) == []
