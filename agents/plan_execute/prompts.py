@@ -39,8 +39,9 @@ Tools:
 Examples:
 {examples}"""
 
-COUNT_SYSTEM = """You count the separate questions a message asks. A message that asks one \
-thing, with the facts it gives, asks one question. Reply with JSON only."""
+COUNT_SYSTEM = """You count the separate questions a message asks: how many answers it \
+wants. Steps that lead to one result (work something out, then change that result) are one \
+question, and so are facts followed by one question. Reply with JSON only."""
 
 SPLIT_SYSTEM = """You split a message into the separate questions it asks, so each can be \
 answered on its own. Keep the facts a question needs with it. Copy the words; do not answer. \
@@ -71,6 +72,10 @@ SPLIT_EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("My run took 95 minutes; how many hours is that? And what weekday is it in 4 days?",
      ("My run took 95 minutes; how many hours is that?", "What weekday is it in 4 days?")),
     ("Explain how a vaccine protects the body.", ("Explain how a vaccine protects the body.",)),
+    ("Take 84, halve it, then add 7.", ("Take 84, halve it, then add 7.",)),
+    ("Multiply 23 by 4, then subtract 15.", ("Multiply 23 by 4, then subtract 15.",)),
+    ("Apples are $1.20 each and pears $0.90 each. What do 2 apples and 3 pears cost?",
+     ("Apples are $1.20 each and pears $0.90 each. What do 2 apples and 3 pears cost?",)),
 )
 
 ANSWER_SYSTEM = """Answer the question in one short sentence from the facts the tools found.

@@ -115,6 +115,11 @@ def split_problem(message: str, parts: Sequence[str]) -> str:
         def shown(numbers: Counter[float]) -> str:
             return ", ".join(f"{n:g}" for n in sorted(numbers.elements())) or "none"
         return f"the parts' numbers ({shown(got)}) are not the message's ({shown(wanted)})"
+    # A part with none of a message's numbers is a stated fact cut from its question
+    # ("I bought 3 pens at $2." / "What did I spend?"), not a question of its own.
+    bare = [part for part in parts if wanted and not _numbers(part)]
+    if bare:
+        return f"{bare[0]!r} has none of the message's numbers"
     return ""
 
 

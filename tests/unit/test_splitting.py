@@ -43,6 +43,15 @@ def test_a_split_that_invents_drops_or_repeats_is_rejected(parts, why):
     assert why in split_problem("What is 18 * 4, and how many metres are 3 km?", parts)
 
 
+def test_a_fact_cut_from_its_question_is_rejected():
+    message = "I bought 3 pens at $2 each and a pad for $4. What did I spend?"
+    parts = ["I bought 3 pens at $2 each and a pad for $4.", "What did I spend?"]
+    assert split_problem(message, parts) == "'What did I spend?' has none of the message's numbers"
+    # Without numbers in the message there is nothing to miss.
+    assert split_problem("Who painted the Mona Lisa, and where is Peru?",
+                         ["Who painted the Mona Lisa?", "Where is Peru?"]) == ""
+
+
 def test_the_count_prompt_shows_every_example_with_its_count_then_the_message():
     messages = count_messages("What is 2 + 2?")
     assert messages[0].content == COUNT_SYSTEM
