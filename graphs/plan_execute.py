@@ -3,9 +3,10 @@
 START -> split_question -> write_plan -(Send per ready step)-> execute_step -> schedule_steps
       -> (next wave | write_plan to replan | choose_result) -> write_answer -> END
 
-split_question asks for the message's separate questions, which write_plan plans
-side by side; it draws ``plan_samples`` plans and merges the distinct ones, so the steps
-of every candidate fan out together; choose_result votes on their results.
+split_question counts the message's separate questions and asks for them, which
+write_plan plans side by side; it draws ``plan_samples`` plans and merges the distinct
+ones, so the steps of every candidate fan out together; choose_result votes on their
+results; write_answer answers each part from its own results.
 """
 
 from __future__ import annotations

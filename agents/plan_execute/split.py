@@ -52,7 +52,8 @@ MAX_PART_CHARS = 300
 # Room for four parts of a long message; the grammar bounds each part anyway.
 SPLIT_MAX_TOKENS = 400
 COUNT_MAX_TOKENS = 20
-Reply = TypeVar("Reply", bound=BaseModel)
+Part = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PART_CHARS)]
+Parsed = TypeVar("Parsed", bound=BaseModel)
 
 
 class QuestionCount(BaseModel):
@@ -64,15 +65,13 @@ class QuestionCount(BaseModel):
 class Split(BaseModel):
     """The separate questions of a message, as the splitting model writes them."""
 
-    questions: list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_PART_CHARS)]] \
-        = Field(min_length=1, max_length=MAX_PARTS)
+    questions: list[Part] = Field(min_length=1, max_length=MAX_PARTS)
 
 
 @lru_cache(maxsize=MAX_PARTS)
 def split_schema(count: int) -> type[Split]:
     """Return ``Split`` narrowed to exactly ``count`` parts, the count the model gave."""
-    part = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PART_CHARS)]
-    questions: Any = (list[part], Field(min_length=count, max_length=count))
+    questions: Any = (list[Part], Field(min_length=count, max_length=count))
     return create_model(f"Split{count}", __base__=Split, questions=questions)
 
 
@@ -159,8 +158,8 @@ async def split_question(state: PlanExecuteState, runtime: Runtime[Context]) -> 
             "metrics": [*metrics[:-1], {**metrics[-1], "split": outcome}]}
 
 
-async def _ask(messages: list[BaseMessage], schema: type[Reply], max_tokens: int,
-               context: Context) -> tuple[Reply | None, NodeMetric]:
+async def _ask(messages: list[BaseMessage], schema: type[Parsed], max_tokens: int,
+               context: Context) -> tuple[Parsed | None, NodeMetric]:
     """Return the model's reply under ``schema``, or None with why in the metric."""
     try:
         reply, metric = await call_model(
