@@ -170,17 +170,32 @@ def chosen_results(state: PlanExecuteState) -> list[tuple[int, StepResult]]:
     return [(i, results[i]) for i in winner["steps"] if i in results]
 
 
+def _results_by_part(state: PlanExecuteState) -> dict[int, list[StepResult]] | None:
+    """Return the chosen plan's results by the part they answer, or None if not split.
+
+    None too when the message was planned whole: no step says which part it answers.
+    """
+    parts, steps = state.get("parts") or [], state.get("plan", [])
+    chosen = chosen_results(state)
+    if len(parts) < 2 or any(i >= len(steps) or "part" not in steps[i] for i, _ in chosen):
+        return None
+    by_part: dict[int, list[StepResult]] = {}
+    for i, result in chosen:
+        by_part.setdefault(steps[i]["part"], []).append(result)
+    return by_part
+
+
+def _has_ok(results: list[StepResult]) -> bool:
+    return any(result["status"] == "ok" for result in results)
+
+
 def unanswered_parts(state: PlanExecuteState) -> list[str]:
     """Return the parts of a split message that the chosen plan got no result for."""
-    parts = state.get("parts") or []
-    if len(parts) < 2:
+    by_part = _results_by_part(state)
+    if by_part is None:
         return []
-    steps = state.get("plan", [])
-    answered = {steps[i].get("part") for i, result in chosen_results(state)
-                if result["status"] == "ok" and i < len(steps)}
-    if None in answered:  # planned whole: no step says which part it answers
-        return []
-    return [part for index, part in enumerate(parts) if index not in answered]
+    return [part for index, part in enumerate(state["parts"])
+            if not _has_ok(by_part.get(index, []))]
 
 
 def answered_parts(state: PlanExecuteState) -> list[tuple[str, list[StepResult]]]:
@@ -189,13 +204,8 @@ def answered_parts(state: PlanExecuteState) -> list[tuple[str, list[StepResult]]
     A part is answered when the chosen plan has an ok result for it; parts come in
     the message's order, each with the chosen plan's results for it.
     """
-    parts = state.get("parts") or []
-    steps = state.get("plan", [])
-    chosen = chosen_results(state)
-    if len(parts) < 2 or any(i >= len(steps) or "part" not in steps[i] for i, _ in chosen):
+    by_part = _results_by_part(state)
+    if by_part is None:
         return []
-    by_part: dict[int, list[StepResult]] = {}
-    for i, result in chosen:
-        by_part.setdefault(steps[i]["part"], []).append(result)
-    return [(parts[index], by_part[index]) for index in sorted(by_part)
-            if any(result["status"] == "ok" for result in by_part[index])]
+    return [(state["parts"][index], by_part[index]) for index in sorted(by_part)
+            if _has_ok(by_part[index])]
