@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
@@ -20,9 +20,10 @@ from agents.router.prompts import (
     CHECK_SYSTEM,
     COMPLEXITY_OPTIONS,
     COMPLEXITY_SYSTEM,
-    ROUTE_OPTIONS,
-    ROUTER_SYSTEM,
+    KIND_OPTIONS,
+    ROUTE_OF_KIND,
     check_request,
+    router_messages,
 )
 from agents.router.state import RouteDecision, RouterState
 from backends.base import Choice, read_choice
@@ -48,12 +49,11 @@ def _run_context(state: RouterState, runtime: Runtime[Context]) -> Context:
     return dataclasses.replace(context, local_only=True) if state.get("sensitive") else context
 
 
-async def _choose(node: str, system: str, request: str, options: tuple[str, ...],
+async def _choose(node: str, messages: list[BaseMessage], options: tuple[str, ...],
                   context: Context) -> tuple[str, NodeMetric]:
     reply, metric = await call_model(
         node, chain=context.router_backend, key="router_backend",
-        params=GenerationParams(temperature=0.0, max_tokens=4),
-        messages=[SystemMessage(system), HumanMessage(request)],
+        params=GenerationParams(temperature=0.0, max_tokens=4), messages=messages,
         constraint=Choice(options), local_only=context.local_only,
     )
     return read_choice(str(reply.content), options, metric["backend"]), metric
@@ -73,7 +73,7 @@ async def _escalation_target(context: Context) -> tuple[str, str]:
 
 
 async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Label the request ``chat`` or ``tools``, and a chat request simple or complex.
+    """Name the request's kind, which routes it to ``chat`` or ``tools``; weigh chat.
 
     Complexity is only asked when a larger backend (``escalation_backend``) can take
     complex requests: one is configured and, for a sensitive request, it has a
@@ -86,20 +86,21 @@ async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dic
     request = text_field(state, "request")
     await check_fits(request, field="request", chain=context.router_backend,
                      key="router_backend", local_only=context.local_only)
-    route, metric = await _choose("classify_request", ROUTER_SYSTEM, request,
-                                  ROUTE_OPTIONS, context)
-    metrics, complexity = [metric], "simple"
+    kind, metric = await _choose("classify_request", router_messages(request),
+                                 KIND_OPTIONS, context)
+    route, metrics, complexity = ROUTE_OF_KIND[kind], [metric], "simple"
     escalate_to, why_not = await _escalation_target(context)
     if route == "chat" and escalate_to:
-        complexity, weigh = await _choose("classify_request", COMPLEXITY_SYSTEM,
-                                          state["request"], COMPLEXITY_OPTIONS, context)
+        complexity, weigh = await _choose(
+            "classify_request", [SystemMessage(COMPLEXITY_SYSTEM), HumanMessage(request)],
+            COMPLEXITY_OPTIONS, context)
         metrics.append(weigh)
     scope = "local backends only (marked sensitive)" if context.local_only else "any backend"
-    decision = RouteDecision(route=route, complexity=complexity, local_only=context.local_only,
-                             escalate_to=escalate_to,
-                             reason=f"{metric['backend']} classified it as {route}"
-                                    + (f" ({complexity})" if route == "chat" else "")
-                                    + f"; {scope}{why_not}")
+    decision = RouteDecision(route=route, kind=kind, complexity=complexity,
+                             local_only=context.local_only, escalate_to=escalate_to,
+                             reason=f"{metric['backend']} classified it as {kind} ({route}"
+                                    + (f", {complexity}" if route == "chat" else "")
+                                    + f"); {scope}{why_not}")
     get_stream_writer()({"event": "route", **decision})
     return {"decision": decision, "metrics": metrics}
 

@@ -17,6 +17,8 @@ class RouteDecision(TypedDict):
     """Where the router sent a request, and why."""
 
     route: str
+    # The kind of request the classifier named (agents.router.prompts.REQUEST_KINDS).
+    kind: str
     complexity: str
     reason: str
     local_only: bool

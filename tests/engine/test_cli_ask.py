@@ -46,7 +46,8 @@ def test_ask_goes_through_the_router_and_says_which_route_and_why(tmp_path):
     from tests.wire.config import vllm_at, write_backends
     from tests.wire.faulty import FaultyServer, chat_completion, ok
 
-    judge = FaultyServer([ok(chat_completion(text)) for text in ("chat", "Hello there.", "yes")])
+    judge = FaultyServer([ok(chat_completion(text))
+                          for text in ("greeting", "Hello there.", "yes")])
     judge.start()
     try:
         path = write_backends(tmp_path, {"judge": vllm_at(judge.base_url)},
@@ -57,7 +58,7 @@ def test_ask_goes_through_the_router_and_says_which_route_and_why(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Hello there."
-    assert "route: chat (judge classified it as chat (simple); any backend)" in lines
+    assert "route: chat (judge classified it as greeting (chat, simple); any backend)" in lines
     table = lines[lines.index(next(line for line in lines if line.startswith("node"))) + 2:]
     assert [line.split()[0] for line in table if line and line[0] != "-"] == [
         "classify_request", "answer_directly", "check_answer", "total"]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from agents.context import Context
+from agents.router.prompts import KIND_OPTIONS, ROUTER_EXAMPLES
 from backends.router import reset_breakers
 from graphs.router import graph
 from tests.wire.config import vllm_at, write_backends
@@ -53,8 +54,25 @@ async def test_arithmetic_goes_through_the_tools_subgraph(model_path):
     assert final["verdict"] in {"yes", "no"}
 
 
+async def test_the_classifier_names_a_kind_and_the_kind_picks_the_route(scripted):
+    judge, _ = scripted(["fact", "yes"])
+    state = await graph.ainvoke({"request": "Which river is the longest?"},
+                                context=Context(router_backend="judge"))
+    assert state["decision"]["kind"] == "fact" and state["decision"]["route"] == "chat"
+    assert "answer_directly" in [m["node"] for m in state["metrics"]]
+    asked = judge.requests[0].json()
+    assert asked["structured_outputs"] == {"choice": list(KIND_OPTIONS)}
+    turns = asked["messages"]
+    assert turns[0]["role"] == "system" and turns[-1] == {
+        "role": "user", "content": "Which river is the longest?"}
+    examples = turns[1:-1]
+    assert [t["role"] for t in examples] == ["user", "assistant"] * len(ROUTER_EXAMPLES)
+    assert [(q["content"], a["content"]) for q, a in zip(examples[::2], examples[1::2],
+                                                        strict=True)] == list(ROUTER_EXAMPLES)
+
+
 async def test_a_rejected_answer_escalates_exactly_once(scripted):
-    judge, _ = scripted(["chat", "simple", "no", "no"])
+    judge, _ = scripted(["write", "simple", "no", "no"])
     state = await graph.ainvoke(
         {"request": "Tell me a joke."},
         context=Context(router_backend="judge", escalation_backend="embedded"))
@@ -67,7 +85,7 @@ async def test_a_rejected_answer_escalates_exactly_once(scripted):
 
 
 async def test_a_rejected_tool_answer_is_planned_again_on_the_larger_chain(scripted):
-    judge, lan = scripted(["tools", "no"])  # 'lan' has no reply: its calls fall back
+    judge, lan = scripted(["math", "no"])  # 'lan' has no reply: its calls fall back
     state = await graph.ainvoke(
         {"request": "What is 17 * 23?"},
         context=Context(router_backend="judge", escalation_backend="mixed"))
@@ -81,19 +99,19 @@ async def test_a_rejected_tool_answer_is_planned_again_on_the_larger_chain(scrip
 
 
 async def test_complex_chat_goes_straight_to_the_larger_backend(scripted):
-    judge, lan = scripted(["chat", "complex", "yes"], lan_replies=["a careful long answer"])
+    judge, lan = scripted(["advice", "complex", "yes"], lan_replies=["a careful long answer"])
     state = await graph.ainvoke(
         {"request": "Design a sharding scheme for our orders table."},
         context=Context(router_backend="judge", escalation_backend="lan"))
     assert state["decision"]["complexity"] == "complex"
-    assert "(complex)" in state["decision"]["reason"]
+    assert "classified it as advice (chat, complex)" in state["decision"]["reason"]
     answer = next(m for m in state["metrics"] if m["node"] == "answer_directly")
     assert answer["backend"] == "lan" and state["answer"] == "a careful long answer"
     assert "escalated" not in state
 
 
 async def test_a_rejected_complex_answer_is_not_asked_again_of_the_same_backend(scripted):
-    judge, lan = scripted(["chat", "complex", "no"],
+    judge, lan = scripted(["advice", "complex", "no"],
                           lan_replies=["a careful long answer", "a second answer"])
     state = await graph.ainvoke(
         {"request": "Design a sharding scheme for our orders table."},
@@ -104,15 +122,15 @@ async def test_a_rejected_complex_answer_is_not_asked_again_of_the_same_backend(
 
 
 async def test_no_escalation_without_a_larger_backend(scripted):
-    scripted(["chat", "no"])
+    scripted(["greeting", "no"])
     state = await graph.ainvoke({"request": "Hi"}, context=Context(router_backend="judge"))
     assert state["verdict"] == "no" and "escalated" not in state
 
 
 async def test_sensitive_requests_never_reach_a_non_local_backend(scripted):
-    judge, lan = scripted(["chat", "yes"], lan_replies=["from the LAN server"])
+    judge, lan = scripted(["write", "yes"], lan_replies=["from the LAN server"])
     context = Context(router_backend="judge", chat_backend="mixed")
-    judge.push(ok(chat_completion("chat")), ok(chat_completion("yes")))
+    judge.push(ok(chat_completion("write")), ok(chat_completion("yes")))
 
     private = await graph.ainvoke({"request": "My salary is 91k. Summarise.",
                                    "sensitive": True}, context=context)
@@ -126,7 +144,7 @@ async def test_sensitive_requests_never_reach_a_non_local_backend(scripted):
 
 async def test_a_sensitive_request_is_not_escalated_to_a_non_local_chain_and_still_answered(
         scripted):
-    judge, lan = scripted(["chat", "no"], lan_replies=["from the LAN server"])
+    judge, lan = scripted(["advice", "no"], lan_replies=["from the LAN server"])
     state = await graph.ainvoke(
         {"request": "My blood test says 5.2 mmol/L. Is that fine?", "sensitive": True},
         context=Context(router_backend="judge", escalation_backend="lan"))
@@ -142,7 +160,7 @@ async def test_an_answer_too_long_to_check_stands_unchecked_and_is_not_escalated
     from tests.wire.error_bodies import vllm_context_error
     from tests.wire.faulty import status
 
-    judge, lan = scripted(["chat", "simple"], lan_replies=["from the LAN server"])
+    judge, lan = scripted(["write", "simple"], lan_replies=["from the LAN server"])
     judge.push(status(400, vllm_context_error(512, 900)))
     state = await graph.ainvoke({"request": "Tell me a story."},
                                 context=Context(router_backend="judge", chat_backend="lan",
