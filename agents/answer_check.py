@@ -91,11 +91,12 @@ def unsupported_values(answer: str, sources: Sequence[str]) -> list[str]:
     return unsupported
 
 
-_AMOUNT = r"[-\u2212]?\$?\d[\d,]*(?:\.\d+)?%?"
+_AMOUNT = r"[-\u2212]?\$?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?%?"
+_HEDGE = r"(?:about|approximately|around|roughly|nearly|almost|exactly|just)"
 _OPERATOR = r"(?:\*\*|[-+*/×÷^x\u2212]|plus|minus|times|multiplied by|divided by|over|of)"
 CLAIM = re.compile(
     rf"(?<![\w.])(?P<lhs>{_AMOUNT}(?:\s*{_OPERATOR}\s*{_AMOUNT})+)\s*"
-    rf"(?:=|\bequals?\b|\bis\b|\bare\b|\bmakes\b|\bgives\b)\s*(?:about\s+)?\$?"
+    rf"(?:=|\bequals?\b|\bis\b|\bare\b|\bmakes\b|\bgives\b)\s*(?:{_HEDGE}\s+)?\$?"
     rf"(?P<rhs>{_AMOUNT}(?:\s*{_OPERATOR}\s*{_AMOUNT})*)(?![\d.]\d)", re.IGNORECASE)
 _WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
           "over": "/", "×": "*", "÷": "/", "^": "**", "x": "*", "\u2212": "-"}
@@ -109,6 +110,18 @@ def _as_expression(claimed: str) -> str:
         text = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", f" {symbol} ", text,
                       flags=re.IGNORECASE)
     return text
+
+
+def _rounding(shown: str) -> float:
+    """Return how far a value written as ``shown`` may be from the true one: half its last place.
+
+    "1.27e+30" is 2 ** 100 to three figures; an expression is held to 12 decimals.
+    """
+    written = re.fullmatch(r"\$?([\d,]*)(?:\.(\d+))?(?:[eE]([-+]?\d+))?%?", shown.strip())
+    if written is None:
+        return 0.5 * 10 ** -12
+    decimals, exponent = len(written[2] or ""), int(written[3] or 0)
+    return 0.5 * 10.0 ** (exponent - decimals)
 
 
 def false_claims(answer: str) -> list[str]:
@@ -133,10 +146,8 @@ def false_claims(answer: str) -> list[str]:
             claimed = float(evaluate(_as_expression(match["rhs"])))
         except (ToolError, OverflowError, ZeroDivisionError):
             continue  # not arithmetic the calculator reads: nothing to hold it to
-        shown = match["rhs"].strip().rstrip("%")
-        decimals = len(shown.partition(".")[2]) if re.fullmatch(r"[\d,.]+", shown) else 12
         if not math.isclose(value, claimed, rel_tol=1e-9) \
-                and abs(value - claimed) > 0.5 * 10 ** -decimals + 1e-9 * abs(value):
+                and abs(value - claimed) > _rounding(match["rhs"]) + 1e-9 * abs(value):
             false.append(f"{match[0].strip()} (it is {format_number(value)})")
     return false
 

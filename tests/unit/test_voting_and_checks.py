@@ -162,6 +162,12 @@ def test_answer_problems_name_what_is_wrong():
     ("7 / 3 = 2.4", ["7 / 3 = 2.4 (it is 2.33333333333)"]),
     ("40% of 90 is 35", ["40% of 90 is 35 (it is 36)"]),
     ("20% of 150 is 30, and 150 - 20 is 150 - 20 = 100", ["150 - 20 = 100 (it is 130)"]),
+    # A hedge word does not hide a claim, and a value in scientific notation is held
+    # to the figures it shows.
+    ("10% of $2,000 is approximately 2e-13.", ["10% of $2,000 is approximately 2e-13 (it is 200)"]),
+    ("12 * 3 is roughly 36", []),
+    ("2 ** 100 is approximately 1.27e+30", []),
+    ("2 ** 100 is about 1.28e30", ["2 ** 100 is about 1.28e30 (it is 1.26765060023e+30)"]),
 ])
 def test_every_arithmetic_claim_is_evaluated_with_the_calculator(answer, false):
     assert false_claims(answer) == false
