@@ -10,6 +10,7 @@ message on its own, and merges the distinct ones into one plan to run.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,12 +25,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from agents.context import Context, run_context
 from agents.llm import sample_model
 from agents.metrics import NodeMetric, failed_call
-from agents.plan_execute.checks import (
-    dependency_problems,
-    failed_plans,
-    plan_calls,
-    reversed_conversions,
-)
+from agents.plan_execute.checks import failed_plans, plan_calls, plan_problems
 from agents.plan_execute.examples import enabled_examples, nearest_examples
 from agents.plan_execute.prompts import (
     PLANNER_SYSTEM,
@@ -159,7 +155,7 @@ def _parse_plan(question: str, schema: type[BaseModel], text: str, draw: _Draw, 
         # Greedy decoding of a replan often repeats the failed plan word for word; the
         # next attempt samples, so it can differ.
         return draw.problem("repeated", attempt, "the planner repeated a plan that failed")
-    problems = dependency_problems(plan) + reversed_conversions(question, plan)
+    problems = plan_problems(question, plan, dt.datetime.now(dt.UTC).year)
     return draw.problem("unusable", attempt, f"unusable plan: {problems[0]}") if problems \
         else plan
 
@@ -233,8 +229,9 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     of ``max_plan_steps``, and the i-th plans of the parts are joined; when a part gets
     no usable plan, the message is planned whole instead. A replan is of the whole
     message, with what failed. A sample that was cut off, does not validate or fails
-    a check (``checks``: its dependencies, its conversions' units, a repeat of a plan
-    that failed) is dropped; when none is usable the planner is asked once more with
+    a check (``checks.plan_problems``: its dependencies, its conversions' units, the
+    question's dates and spans of time, its percentages, a repeat of a plan that
+    failed) is dropped; when none is usable the planner is asked once more with
     fresh seeds and why the checks refused, then the round ends planless
     (``route_steps`` replans or answers that nothing could be done). Every round draws
     with seeds of its own (``round_seed``).

@@ -144,4 +144,16 @@ PLANNER_EXTRA_EXAMPLES: tuple[Example, ...] = (
     ("Add 3 months to 2029-08-31: which date is that?",
      ({"tool": "calendar",
        "args": {"operation": "add", "date": "2029-08-31", "amount": 3, "unit": "months"}},)),
+    # Spans in days or weeks: without these, a 0.5B model counted "N days after <date>"
+    # from today, and "N weeks" as N days (fresh probes, none in the question set).
+    ("Which date comes 9 days after 2031-03-14?",
+     ({"tool": "calendar",
+       "args": {"operation": "add", "date": "2031-03-14", "amount": 9, "unit": "days"}},)),
+    ("Which date was 4 weeks before 2030-11-20?",
+     ({"tool": "calendar",
+       "args": {"operation": "add", "date": "2030-11-20", "amount": -4, "unit": "weeks"}},)),
+    ("Two weeks from today I fly home. Which date is that?",
+     ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 14}},)),
+    ("I leave in 3 weeks: on which day of the week do I leave?",
+     ({"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 21}},)),
 )

@@ -184,6 +184,21 @@ async def test_a_refused_plan_is_drawn_again_with_the_reason_in_the_request(serv
     assert [r["output"] for r in state["tool_results"]] == ["9 km = 5.59234073014 mi"]
 
 
+async def test_a_plan_that_ignores_the_questions_date_is_drawn_again(servers):
+    question = "What date is 10 days after 2027-03-25?"
+    from_today = {"tool": "datetime", "args": {"timezone": "UTC", "offset_days": 10},
+                  "depends_on": []}
+    from_the_date = {"tool": "calendar", "depends_on": [], "args": {
+        "operation": "add", "date": "2027-03-25", "amount": 10, "unit": "days"}}
+    servers([ok(plan(from_today)), ok(plan(from_the_date))])
+    state = await graph.ainvoke({"question": question}, context=whole())
+    assert [p["detail"] for p in state["problems"]] == [
+        "unusable plan: the question gives the date 2027-03-25, but no step uses it: pass "
+        "2027-03-25 as the calendar tool's date"]
+    assert [r["tool"] for r in state["tool_results"]] == ["calendar"]
+    assert "2027-04-04" in state["tool_results"][0]["output"]
+
+
 async def test_no_replan_when_the_budget_is_zero(servers):
     s = servers([ok(plan(calc("1 / 0")))])
     state = await graph.ainvoke({"question": "q"}, context=whole(max_replans=0))
