@@ -67,6 +67,8 @@ def ask_command(args: argparse.Namespace) -> int:
         context["planner_backend"] = args.planner_backend
     if args.answer_backend:
         context["answer_backend"] = args.answer_backend
+    if args.escalation_backend:
+        context["escalation_backend"] = args.escalation_backend
     result = asyncio.run(_run(args.graph, args.question, context))
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
@@ -91,4 +93,6 @@ def add_ask(commands: Commands) -> None:
     ask.add_argument("--json", action="store_true", help="print the final state as JSON")
     ask.add_argument("--planner-backend", help="backend that writes the plan")
     ask.add_argument("--answer-backend", help="backend that writes the answer")
+    ask.add_argument("--escalation-backend",
+                     help="router: larger chain or backend to retry on when its check says no")
     ask.set_defaults(run=ask_command)

@@ -60,15 +60,18 @@ async def _choose(node: str, messages: list[BaseMessage], options: tuple[str, ..
 
 
 async def _escalation_target(context: Context) -> tuple[str, str]:
-    """Return the chain to escalate to ("" for none) and, when there is none, why."""
+    """Return the chain to escalate to ("" for none) and, when there is none, why.
+
+    Raises:
+        GraphConfigError: ``escalation_backend`` names no chain or backend. Checked
+            before the first model call, so a typo never costs a run its answer.
+    """
     if not context.escalation_backend:
         return "", ""
-    if context.local_only:
-        backends = (await current_config()).chain(context.escalation_backend,
-                                                  key="escalation_backend")
-        if not any(cfg.local for cfg in backends):
-            return "", (f"; no escalation: {context.escalation_backend} has no backend "
-                        "flagged local")
+    backends = (await current_config()).chain(context.escalation_backend,
+                                              key="escalation_backend")
+    if context.local_only and not any(cfg.local for cfg in backends):
+        return "", f"; no escalation: {context.escalation_backend} has no backend flagged local"
     return context.escalation_backend, ""
 
 
@@ -86,10 +89,10 @@ async def classify_request(state: RouterState, runtime: Runtime[Context]) -> dic
     request = text_field(state, "request")
     await check_fits(request, field="request", chain=context.router_backend,
                      key="router_backend", local_only=context.local_only)
+    escalate_to, why_not = await _escalation_target(context)
     kind, metric = await _choose("classify_request", router_messages(request),
                                  KIND_OPTIONS, context)
     route, metrics, complexity = ROUTE_OF_KIND[kind], [metric], "simple"
-    escalate_to, why_not = await _escalation_target(context)
     if route == "chat" and escalate_to:
         complexity, weigh = await _choose(
             "classify_request", [SystemMessage(COMPLEXITY_SYSTEM), HumanMessage(request)],

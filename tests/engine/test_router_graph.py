@@ -6,6 +6,7 @@ import pytest
 
 from agents.context import Context
 from agents.router.prompts import KIND_OPTIONS, ROUTER_EXAMPLES
+from backends.errors import GraphConfigError
 from backends.router import reset_breakers
 from graphs.router import graph
 from tests.wire.config import vllm_at, write_backends
@@ -125,6 +126,15 @@ async def test_no_escalation_without_a_larger_backend(scripted):
     scripted(["greeting", "no"])
     state = await graph.ainvoke({"request": "Hi"}, context=Context(router_backend="judge"))
     assert state["verdict"] == "no" and "escalated" not in state
+
+
+async def test_an_unknown_escalation_backend_is_refused_before_any_model_call(scripted):
+    judge, lan = scripted(["greeting", "yes"])
+    with pytest.raises(GraphConfigError) as caught:
+        await graph.ainvoke({"request": "Hi"},
+                            context=Context(router_backend="judge", escalation_backend="nope"))
+    assert caught.value.key == "escalation_backend"
+    assert judge.requests == [] and lan.requests == []
 
 
 async def test_sensitive_requests_never_reach_a_non_local_backend(scripted):

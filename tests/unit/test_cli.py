@@ -44,6 +44,11 @@ def test_unknown_backend_on_the_command_line_is_refused(model_path, capsys):
     assert "planner_backend='nope'" in capsys.readouterr().err
 
 
+def test_unknown_escalation_backend_is_refused_with_its_key(model_path, capsys):
+    assert main(["ask", "Hello!", "--escalation-backend", "nope"]) == 2
+    assert "escalation_backend='nope'" in capsys.readouterr().err
+
+
 def test_usage_errors_exit_with_argparse_status():
     with pytest.raises(SystemExit) as caught:
         main(["fly"])
