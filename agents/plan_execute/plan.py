@@ -228,10 +228,10 @@ async def write_plan(state: PlanExecuteState, runtime: Runtime[Context]) -> dict
     Each part of a split message is planned on its own, concurrently, within its share
     of ``max_plan_steps``, and the i-th plans of the parts are joined; when a part gets
     no usable plan, the message is planned whole instead. A replan is of the whole
-    message, with what failed. A sample that was cut off, does not validate or fails
-    a check (``checks.plan_problems``: its dependencies, its conversions' units, the
-    question's dates and spans of time, its percentages, a repeat of a plan that
-    failed) is dropped; when none is usable the planner is asked once more with
+    message, with what failed. A sample that was cut off, does not validate, repeats a
+    plan that failed or fails a check (``checks.plan_problems``: its dependencies, its
+    conversions' units, the question's dates and spans of time, its percentages) is
+    dropped; when none is usable the planner is asked once more with
     fresh seeds and why the checks refused, then the round ends planless
     (``route_steps`` replans or answers that nothing could be done). Every round draws
     with seeds of its own (``round_seed``).
