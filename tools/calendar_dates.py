@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from backends.errors import ToolArgumentError
 
-__all__ = ["WEEKDAYS", "Day", "month_day", "parse_day", "weekday", "written"]
+__all__ = ["ISO_DAY", "WEEKDAYS", "Day", "month_day", "parse_day", "weekday", "written"]
 
 # strftime and calendar.month_name follow the process locale; the model should see English.
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+# A full date as the tool reads it (the plan checks read it the same way).
+ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MONTH_DAY = re.compile(r"(?:--)?(\d{1,2})-(\d{1,2})")
 _TOOL = "calendar"
 
@@ -84,7 +85,7 @@ def parse_day(text: str, field: str, today: dt.date) -> Day:
     cleaned = text.strip()
     if cleaned.casefold() == "today":
         return Day(today.month, today.day, today.year, today.isoformat())
-    full, short = _ISO.fullmatch(cleaned), _MONTH_DAY.fullmatch(cleaned)
+    full, short = ISO_DAY.fullmatch(cleaned), _MONTH_DAY.fullmatch(cleaned)
     if full is None and short is None:
         raise ToolArgumentError(
             f"{field}={text!r} is not a date: write YYYY-MM-DD (e.g. 2025-07-04), MM-DD "

@@ -10,10 +10,12 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from agents.numbers import Number, dates_in, numbers_in
 from agents.plan_execute.state import PlanExecuteState, ran_cleanly, round_results
+from tools.calendar_dates import ISO_DAY
+from tools.dates import Step
 from tools.unit_names import Unit, known_unit
 
 __all__ = [
@@ -32,7 +34,9 @@ __all__ = [
 
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
-_SPAN = re.compile(rf"\b(\d+|{'|'.join(_COUNTS)})[\s-]+(day|week|month|year)s?\b"
+# The units the calendar tool counts in, singular: day|week|month|year.
+_UNIT = "|".join(unit.removesuffix("s") for unit in get_args(Step))
+_SPAN = re.compile(rf"\b(\d+|{'|'.join(_COUNTS)})[\s-]+({_UNIT})s?\b"
                    r"|\bfortnights?\b", re.IGNORECASE)
 _NEXT_DAY = re.compile(r"\b(?:tomorrow|yesterday)\b", re.IGNORECASE)
 _DIVIDED_BY_100 = re.compile(r"/\s*100(?![\d.])")
@@ -93,12 +97,13 @@ def _spans(question: str) -> set[tuple[int, str]]:
     return spans
 
 
-def _step_span(step: Mapping[str, Any]) -> tuple[int, str] | None:
+def _counted_span(step: Mapping[str, Any]) -> tuple[str, int, str] | None:
+    """Return what a date step counts from its date: the argument, its value, the unit."""
     args = step["args"]
     if step["tool"] == "datetime":
-        return abs(args.get("offset_days", 0)), "days"
+        return "offset_days", args.get("offset_days", 0), "days"
     if step["tool"] == "calendar" and args.get("operation") == "add":
-        return abs(args.get("amount", 0)), args.get("unit", "days")
+        return "amount", args.get("amount", 0), args.get("unit", "days")
     return None
 
 
@@ -114,10 +119,12 @@ def shifted_time_units(question: str, steps: Sequence[Mapping[str, Any]]) -> lis
         return []
     problems = []
     for i, step in enumerate(steps):
-        span = _step_span(step)
-        if span is None or not span[0] or span in spans:
+        counted = _counted_span(step)
+        if counted is None:
             continue
-        count, unit = span
+        count, unit = abs(counted[1]), counted[2]
+        if not count or (count, unit) in spans:
+            continue
         if unit == "days" and count % 7 == 0 and (count // 7, "weeks") in spans:
             continue
         written, written_unit = sorted(spans, key=lambda s: (s[0] != count, s))[0]
@@ -136,7 +143,7 @@ def shifted_time_units(question: str, steps: Sequence[Mapping[str, Any]]) -> lis
 
 _BACKWARD = re.compile(r"\b(?:ago|before|earlier|back)\b", re.IGNORECASE)
 _FORWARD = re.compile(
-    r"\b(?:from (?:now|today)|after|later|ahead|in \w+ (?:day|week|month|year)s?)\b", re.I)
+    rf"\b(?:from (?:now|today)|after|later|ahead|in \w+ (?:{_UNIT})s?)\b", re.I)
 
 
 def reversed_directions(question: str, steps: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -150,19 +157,17 @@ def reversed_directions(question: str, steps: Sequence[Mapping[str, Any]]) -> li
         return []
     problems = []
     for i, step in enumerate(steps):
-        if step["tool"] == "datetime":
-            name, amount = "offset_days", step["args"].get("offset_days", 0)
-        elif step["tool"] == "calendar" and step["args"].get("operation") == "add":
-            name, amount = "amount", step["args"].get("amount", 0)
-        else:
+        counted = _counted_span(step)
+        if counted is None:
             continue
+        name, amount, _ = counted
         if amount and (amount < 0) != backward:
             way = "back, so it is negative" if backward else "forward, so it is positive"
             problems.append(f"step {i} has {name} {amount}, but the question counts {way}")
     return problems
 
 
-_ASKED_UNIT = re.compile(r"\bhow many (day|week|month|year)s\b", re.IGNORECASE)
+_ASKED_UNIT = re.compile(rf"\bhow many ({_UNIT})s\b", re.IGNORECASE)
 
 
 def unasked_units(question: str, steps: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -171,11 +176,13 @@ def unasked_units(question: str, steps: Sequence[Mapping[str, Any]]) -> list[str
     "How many weeks are there between 2027-06-07 and 2027-09-13?" counted in days
     came back as 98, and was answered as 98 weeks.
     """
-    asked = {match[1].lower() + "s" for match in _ASKED_UNIT.finditer(question)}
+    asked = sorted({match[1].lower() + "s" for match in _ASKED_UNIT.finditer(question)})
+    if not asked:
+        return []
     return [f"step {i} counts in {step['args'].get('unit', 'days')}, but the question asks "
-            f"how many {sorted(asked)[0]}: use unit {sorted(asked)[0]}"
+            f"how many {asked[0]}: use unit {asked[0]}"
             for i, step in enumerate(steps)
-            if asked and step["tool"] == "calendar" and step["args"].get("operation") == "between"
+            if step["tool"] == "calendar" and step["args"].get("operation") == "between"
             and step["args"].get("unit", "days") not in asked]
 
 
@@ -188,7 +195,7 @@ def _date_args(step: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for name in used:
         value = step["args"].get(name)
         if isinstance(value, str):
-            full = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value)
+            full = ISO_DAY.fullmatch(value.strip())
             iso = f"{full[1]}-{int(full[2]):02d}-{int(full[3]):02d}" if full else ""
             yield value, iso
 

@@ -38,11 +38,11 @@ def test_both_splits_label_every_route_and_sensitive_requests():
         assert sum(q.sensitive for q in ALL if q.split == split) >= 4, split
 
 
-# A failure names the prompt example and how many test questions it is like, never a
-# test question: no one may read the test half, not even to fix an example.
+# A failure names the prompt example and how many questions it is like, never a test
+# question: no one may read the test half, not even to fix an example.
 def _like_test_questions(examples: list[str]) -> str:
     counts = Counter(examples)
-    return ("rewrite these examples (how many test questions each is like): "
+    return ("rewrite these examples (how many questions each is like): "
             + "; ".join(f"{example} ({count})" for example, count in counts.items()))
 
 
